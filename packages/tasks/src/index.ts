@@ -1,0 +1,4 @@
+export * from "./image.js";
+export * from "./colour.js";
+export * from "./padding.js";
+export * from "./plan.js";
