@@ -58,7 +58,7 @@ export function toPlanes(img: RasterImage): Planes {
 }
 
 /**
- * Quantises float planes in [0, 1] to an interleaved raster (round half up, clamped).
+ * Quantises float planes in [0, 1] to an interleaved raster (round half to even, as numpy, clamped).
  * One plane gives a grey image, three give RGB.
  */
 export function fromPlanes(p: Planes, bitDepth: 8 | 16 = p.bitDepth): RasterImage {
@@ -72,9 +72,15 @@ export function fromPlanes(p: Planes, bitDepth: 8 | 16 = p.bitDepth): RasterImag
     const plane = planes[c]!;
     if (plane.length !== n) throw new RangeError(`plane ${c} has ${plane.length} values for ${width}x${height}`);
     for (let i = 0, j = c; i < n; i++, j += channels) {
-      const v = Math.floor(plane[i]! * max + 0.5);
+      const v = roundHalfEven(plane[i]! * max);
       data[j] = v < 0 ? 0 : v > max ? max : v;
     }
   }
   return { width, height, channels: channels as 1 | 3, bitDepth, data };
+}
+
+/** Rounds to the nearest integer, ties to even (numpy's rounding, used by the Python reference). */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

@@ -5,17 +5,19 @@ export function paddedSize(n: number, m: number): number {
 
 /**
  * Pads a plane on the right and bottom to `pw` x `ph` by mirror reflection without repeating the
- * edge (numpy/PyTorch "reflect"), so the network sees no artificial edge. Padding wider than
- * the image keeps reflecting back and forth.
+ * edge (numpy/PyTorch "reflect"), so the network sees no artificial edge. Where the padding is
+ * not smaller than the image (PyTorch's reflect limit), the edge is replicated instead.
  */
 export function padReflect(plane: Float32Array, w: number, h: number, pw: number, ph: number): Float32Array {
   if (pw < w || ph < h) throw new RangeError(`cannot pad ${w}x${h} to smaller ${pw}x${ph}`);
   if (pw === w && ph === h) return plane;
+  const replicate = pw - w >= w || ph - h >= h;
+  const index = replicate ? (i: number, n: number) => Math.min(i, n - 1) : reflectIndex;
   const out = new Float32Array(pw * ph);
   const col = new Int32Array(pw);
-  for (let x = 0; x < pw; x++) col[x] = reflectIndex(x, w);
+  for (let x = 0; x < pw; x++) col[x] = index(x, w);
   for (let y = 0; y < ph; y++) {
-    const src = reflectIndex(y, h) * w;
+    const src = index(y, h) * w;
     const dst = y * pw;
     for (let x = 0; x < pw; x++) out[dst + x] = plane[src + col[x]!]!;
   }
@@ -31,9 +33,5 @@ export function crop(plane: Float32Array, pw: number, w: number, h: number): Flo
 }
 
 function reflectIndex(i: number, n: number): number {
-  if (n === 1) return 0;
-  const period = 2 * (n - 1);
-  let k = i % period;
-  if (k >= n) k = period - k;
-  return k;
+  return i < n ? i : 2 * (n - 1) - i;
 }

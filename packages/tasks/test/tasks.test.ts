@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rgbToYCbCr, yCbCrToRgb } from "../src/colour.js";
-import { fromPlanes, toPlanes } from "../src/image.js";
+import { fromPlanes, roundHalfEven, toPlanes } from "../src/image.js";
 import { crop, padReflect, paddedSize } from "../src/padding.js";
 import { planChannels } from "../src/plan.js";
 
@@ -17,13 +17,13 @@ function rand(n: number, seed: number): Float32Array {
 describe("colour", () => {
   it("maps JPEG reference colours", () => {
     const [y, cb, cr] = rgbToYCbCr([new Float32Array([1, 0, 0]), new Float32Array([0, 1, 0]), new Float32Array([0, 0, 1])]);
-    // red, green, blue in JPEG YCbCr with the chroma offset at mid-range (127.5 on the 8-bit scale)
+    // red, green, blue in JPEG YCbCr (8-bit scale)
     expect(y[0]! * 255).toBeCloseTo(76.245, 3);
-    expect(cb[0]! * 255).toBeCloseTo(84.47, 2);
-    expect(cr[0]! * 255).toBeCloseTo(255, 2);
+    expect(cb[0]! * 255).toBeCloseTo(84.97, 2);
+    expect(cr[0]! * 255).toBeCloseTo(255.5, 2);
     expect(y[1]! * 255).toBeCloseTo(149.685, 3);
-    expect(cb[2]! * 255).toBeCloseTo(255, 2);
-    expect(cr[2]! * 255).toBeCloseTo(106.7653, 3);
+    expect(cb[2]! * 255).toBeCloseTo(255.5, 2);
+    expect(cr[2]! * 255).toBeCloseTo(107.2653, 3);
   });
   it("round-trips RGB through YCbCr", () => {
     const rgb = [rand(1000, 1), rand(1000, 2), rand(1000, 3)];
@@ -49,18 +49,23 @@ describe("raster <-> planes", () => {
     expect(() => toPlanes({ ...rgba, data: new Uint8Array(3) })).toThrow(/3 samples for 1x1x4/);
     expect(() => toPlanes({ ...rgba, bitDepth: 16 })).toThrow(/Uint16Array/);
   });
-  it("clamps out-of-range floats when quantising", () => {
+  it("clamps out-of-range floats and rounds ties to even when quantising", () => {
     const img = fromPlanes({ width: 3, height: 1, bitDepth: 8, planes: [new Float32Array([-0.2, 0.5, 1.3])] });
     expect(Array.from(img.data)).toEqual([0, 128, 255]);
+    expect([0.5, 1.5, 2.5, -0.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual([0, 2, 2, -0, 2, 3]);
   });
 });
 
 describe("padding", () => {
   it("reflects without repeating the edge and crops back", () => {
-    const p = new Float32Array([1, 2, 3, 4, 5, 6]); // 3x2
-    const padded = padReflect(p, 3, 2, 5, 4);
-    expect(Array.from(padded)).toEqual([1, 2, 3, 2, 1, 4, 5, 6, 5, 4, 1, 2, 3, 2, 1, 4, 5, 6, 5, 4]);
-    expect(Array.from(crop(padded, 5, 3, 2))).toEqual([1, 2, 3, 4, 5, 6]);
+    const p = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]); // 3x3
+    const padded = padReflect(p, 3, 3, 5, 4);
+    expect(Array.from(padded)).toEqual([1, 2, 3, 2, 1, 4, 5, 6, 5, 4, 7, 8, 9, 8, 7, 4, 5, 6, 5, 4]);
+    expect(Array.from(crop(padded, 5, 3, 3))).toEqual(Array.from(p));
+  });
+  it("replicates the edge where the padding is as large as the image (PyTorch's reflect limit)", () => {
+    const p = new Float32Array([1, 2, 3, 4, 5, 6]); // 3x2, padded by 2 rows
+    expect(Array.from(padReflect(p, 3, 2, 3, 4))).toEqual([1, 2, 3, 4, 5, 6, 4, 5, 6, 4, 5, 6]);
     expect(paddedSize(481, 16)).toBe(496);
     expect(paddedSize(480, 16)).toBe(480);
   });
@@ -77,30 +82,44 @@ describe("channel plans", () => {
     const job = planChannels("y", colour, grey);
     expect(job.pairs.map((p) => p.label)).toEqual(["Y"]);
     // Fusing to a's own luma gives a back.
-    const out = job.assemble([job.pairs[0]!.a], [new Float32Array(n).fill(1)]);
+    const out = job.assemble([job.pairs[0]!.a], new Float32Array(n).fill(1), (p) => p);
     for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(out.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 5);
   });
-  it("full-colour: three pairs, each against the grey source, in the tasks's a/b order", () => {
+  it("full-colour: three pairs, each against the grey source, in the task's a/b order", () => {
     const job = planChannels("full-colour", grey, colour);
     expect(job.pairs.map((p) => p.label)).toEqual(["Y", "Cb", "Cr"]);
     for (const p of job.pairs) expect(p.a).toBe(grey.planes[0]);
     const out = job.assemble(
       job.pairs.map((p) => p.b),
-      [],
+      new Float32Array(n),
+      (p) => p,
     );
     for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(out.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 5);
   });
   it("both-colour: chroma follows the mask", () => {
     const other = { width: w, height: h, bitDepth: 8 as const, planes: [rand(n, 8), rand(n, 9), rand(n, 10)] };
     const job = planChannels("both-colour", colour, other);
-    const allA = job.assemble([job.pairs[0]!.a], [new Float32Array(n).fill(1)]);
+    const allA = job.assemble([job.pairs[0]!.a], new Float32Array(n).fill(1), (p) => p);
     for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(allA.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 3);
-    const allB = job.assemble([job.pairs[0]!.b], [new Float32Array(n).fill(0)]);
+    const allB = job.assemble([job.pairs[0]!.b], new Float32Array(n).fill(0), (p) => p);
     for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(allB.planes[c]![i]).toBeCloseTo(other.planes[c]![i]!, 3);
+  });
+  it("y with a grey A and a colour B takes B's chroma through the registration", () => {
+    const job = planChannels("y", grey, colour);
+    let aligned = 0;
+    const [, cb] = rgbToYCbCr(colour.planes);
+    const out = job.assemble([grey.planes[0]!], new Float32Array(n), (p) => {
+      aligned++;
+      return p;
+    });
+    expect(aligned).toBe(2);
+    const [, cbOut] = rgbToYCbCr(out.planes);
+    for (let i = 0; i < n; i++) expect(cbOut[i]).toBeCloseTo(cb[i]!, 5);
   });
   it("grey + grey gives grey; mismatched sizes are an error", () => {
     const job = planChannels("full-colour", grey, grey);
-    expect(job.assemble([grey.planes[0]!], []).planes.length).toBe(1);
+    expect(job.pairs.length).toBe(1);
+    expect(job.assemble([grey.planes[0]!], new Float32Array(n), (p) => p).planes.length).toBe(1);
     expect(() => planChannels("y", grey, { ...grey, width: 4, height: 8 })).toThrow(/differ in size: 8x4 and 4x8/);
   });
 });
