@@ -62,7 +62,7 @@ def plan_timesteps(strength: float, steps: int) -> list[int]:
     grid = np.round(np.linspace(0, ts, steps + 1)).astype(np.int64)[::-1][:-1]
     out: list[int] = []
     for t in grid.tolist():
-        if not out or t < out[-1]:
+        if t > 0 and (not out or t < out[-1]):
             out.append(int(t))
     return out
 

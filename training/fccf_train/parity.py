@@ -1,0 +1,90 @@
+"""Parity fixtures for the TypeScript engine: small test pairs run through the Python reference.
+
+Each case folder `models/parity/<case>/` holds `a.png`, `b.png` (the inputs), `out.png` (the
+reference output) and `case.json`: task, strength, steps, seed, sampler, the plan timesteps and
+stages, the exact noise used (so an engine can replay it instead of drawing its own), and the float
+outputs: per-plane fused values and composite in [-1, 1], the Y-pass mask and flow, all cropped to
+the image size, row-major. The noise is given at the padded size (the network's input size).
+
+Example::
+
+    write_case(model, Path("models/parity/vi-ir-s02"), a, b, "VI-IR", strength=0.2, steps=4, seed=7)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .images import save_png
+from .infer import fuse_images, pad_to_multiple
+from .model import INPUT_MULTIPLE, FusionNet
+
+SAMPLER = "dpmsolver++"
+SAMPLER_DETAIL = {
+    "name": "dpmsolver++",
+    "order": 2,
+    "solver_type": "midpoint",
+    "final_sigmas_type": "zero",
+    "first_and_last_step_first_order": True,
+}
+FLOAT_TOLERANCE = 1e-4
+"""Agreement an ONNX engine (float32, different kernels) should reach on the float outputs."""
+
+
+def _flat(x: np.ndarray) -> list[float]:
+    return [float(f"{v:.8g}") for v in np.asarray(x, dtype=np.float32).ravel().tolist()]
+
+
+def write_case(
+    model: FusionNet,
+    out_dir: Path,
+    a: np.ndarray,
+    b: np.ndarray,
+    task: str,
+    strength: float,
+    steps: int,
+    seed: int,
+    note: str = "",
+) -> dict[str, object]:
+    """Run one pair through `fuse_images` and write the fixture folder; returns case.json content."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res = fuse_images(model, a, b, task, strength, steps, seed=seed)
+    save_png(out_dir / "a.png", a)
+    save_png(out_dir / "b.png", b)
+    save_png(out_dir / "out.png", res.image)
+    h, w = a.shape[:2]
+    hp = h + (-h) % INPUT_MULTIPLE
+    wp = w + (-w) % INPUT_MULTIPLE
+    case: dict[str, object] = {
+        "task": task,
+        "note": note,
+        "width": w,
+        "height": h,
+        "padded": {"width": wp, "height": hp, "mode": "reflect, bottom and right"},
+        "strength": strength,
+        "steps": steps,
+        "seed": seed,
+        "sampler": SAMPLER_DETAIL,
+        "timesteps": res.timesteps,
+        "stages": res.stages,
+        "planes": int(res.planes.shape[0]),
+        "noise": None if res.noise is None else [_flat(n) for n in res.noise],
+        "fused_planes": [_flat(p) for p in res.planes],
+        "composite_planes": [_flat(p) for p in res.comp],
+        "mask": _flat(res.mask),
+        "flow": [_flat(res.flow[0]), _flat(res.flow[1])],
+        "output": "out.png",
+        "tolerance": {"float": FLOAT_TOLERANCE, "png": 1},
+    }
+    (out_dir / "case.json").write_text(json.dumps(case))
+    return case
+
+
+def crop(img: np.ndarray, y: int, x: int, h: int, w: int) -> np.ndarray:
+    return np.ascontiguousarray(img[y : y + h, x : x + w])
+
+
+__all__ = ["write_case", "crop", "pad_to_multiple", "SAMPLER_DETAIL"]

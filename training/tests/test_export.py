@@ -1,0 +1,75 @@
+"""Export of a tiny randomly initialised model: ONNX graphs, parity in onnxruntime-node, card, fixtures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fccf_train import export
+from fccf_train.card import CONTRACT_VERSION, build_card
+from fccf_train.model import FusionNet, ModelConfig
+from fccf_train.parity import write_case
+from fccf_train.tasks import TASKS
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is needed to run onnxruntime-node")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[FusionNet, export.Graphs]:
+    torch.manual_seed(0)
+    model = FusionNet(ModelConfig()).eval()
+    with torch.no_grad():  # zero-initialised heads would make parity trivial
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    graphs = export.export_graphs(model, tmp_path_factory.mktemp("onnx"), "tiny")
+    return model, graphs
+
+
+def test_onnx_matches_pytorch(tiny: tuple[FusionNet, export.Graphs]) -> None:
+    model, graphs = tiny
+    # a size other than the export trace size proves H and W are dynamic
+    diffs = export.check_parity(model, graphs, h=40, w=56)
+    assert diffs["encoder"] <= 1e-4 and diffs["denoiser"] <= 1e-4, diffs
+
+
+def test_graph_specs_name_the_contract(tiny: tuple[FusionNet, export.Graphs]) -> None:
+    _, graphs = tiny
+    enc = [n for n, _, _ in graphs.encoder.outputs]
+    assert enc[-3:] == ["comp", "mask", "flow"]
+    den = [n for n, _, _ in graphs.denoiser.inputs]
+    assert den[:2] == ["x_t", "t"] and den[2:] == graphs.feature_names + ["comp"]
+    import onnx
+
+    m = onnx.load(str(graphs.encoder.path))
+    assert m.opset_import[0].version == export.OPSET
+    assert [i.name for i in m.graph.input] == ["cond", "task"]
+    assert [o.name for o in m.graph.output] == enc
+
+
+def test_card_lists_every_task(tiny: tuple[FusionNet, export.Graphs]) -> None:
+    model, graphs = tiny
+    card = build_card("tiny", graphs, model, {t.name: 0.1 for t in TASKS}, 4, {}, {"data": "none"})
+    assert card["contract"] == CONTRACT_VERSION
+    tasks = card["tasks"]
+    assert isinstance(tasks, list) and [t["id"] for t in tasks] == list(range(len(TASKS)))
+    json.dumps(card)  # serialisable
+    with pytest.raises(ValueError, match="no default strength for tasks"):
+        build_card("tiny", graphs, model, {}, 4, {}, {})
+
+
+def test_parity_case_replays(tiny: tuple[FusionNet, export.Graphs], tmp_path: Path) -> None:
+    model, _ = tiny
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (20, 27, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (20, 27), dtype=np.uint8)
+    case = write_case(model, tmp_path / "c", a, b, "VI-IR", 0.25, 3, 11)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "c" / "a.png")), a)
+    saved = json.loads((tmp_path / "c" / "case.json").read_text())
+    assert saved["timesteps"] == case["timesteps"] and len(saved["noise"][0]) == 24 * 32
+    assert len(saved["fused_planes"][0]) == 20 * 27
