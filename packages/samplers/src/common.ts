@@ -1,0 +1,116 @@
+// Option specs and helpers shared by the built-in samplers.
+import type { FloatArray, OptionSpec, PredictionType } from "@fccf/core";
+import { PREDICTION_TYPES, emptyLike, option } from "@fccf/core";
+import { SPACINGS, type Spacing } from "./timesteps.js";
+
+export function predictionOption(values: readonly PredictionType[] = PREDICTION_TYPES): OptionSpec<PredictionType> {
+  return option.oneOf(values, "epsilon", "what the model predicts: epsilon (noise), sample (x0) or v_prediction");
+}
+
+export function spacingOption(dflt: Spacing): OptionSpec<Spacing> {
+  return option.oneOf(SPACINGS, dflt, "how the timesteps are spread over the training range");
+}
+
+export const stepsOffsetOption = (): OptionSpec<number> =>
+  option.number(0, "offset added to the timesteps with leading spacing", { integer: true, min: 0 });
+
+/** A diffusers option fccf accepts only at its default value (so configs written for diffusers load). */
+export function fixedOption<const T extends string | number | boolean | null>(value: T, doc: string): OptionSpec<T> {
+  return option.oneOf([value], value, `${doc} (only ${String(value)} is supported)`);
+}
+
+/** Diffusers options that are accepted at their defaults and otherwise rejected. */
+export const unsupportedSigmaOptions = {
+  useKarrasSigmas: fixedOption(false, "Karras sigma spacing"),
+  useExponentialSigmas: fixedOption(false, "exponential sigma spacing"),
+  useBetaSigmas: fixedOption(false, "beta-distribution sigma spacing"),
+};
+
+export const unsupportedThresholdOptions = {
+  thresholding: fixedOption(false, "dynamic thresholding"),
+  dynamicThresholdingRatio: option.number(0.995, "dynamic thresholding quantile (unused)", { min: 0, max: 1 }),
+  sampleMaxValue: option.number(1, "dynamic thresholding ceiling (unused)", { min: 0 }),
+};
+
+export const unsupportedFlowOptions = {
+  useFlowSigmas: fixedOption(false, "flow-matching sigmas"),
+  flowShift: option.number(1, "flow-matching shift (unused)"),
+  useDynamicShifting: fixedOption(false, "dynamic shifting"),
+  timeShiftType: option.oneOf(["exponential", "linear"], "exponential", "time shift type (unused)"),
+};
+
+/** A lazily sized pool of scratch arrays of the state's type. */
+export class Buffers {
+  private readonly arrays: FloatArray[] = [];
+  private like: FloatArray | undefined;
+
+  /** The k-th scratch array, shaped like x. */
+  get(k: number, x: FloatArray): FloatArray {
+    if (!this.like || this.like.length !== x.length || this.like.constructor !== x.constructor) {
+      this.arrays.length = 0;
+      this.like = x;
+    }
+    let a = this.arrays[k];
+    if (!a) {
+      a = emptyLike(x);
+      this.arrays[k] = a;
+    }
+    return a;
+  }
+}
+
+/**
+ * The last `size` converted model outputs, newest last, stored in preallocated arrays that rotate
+ * (no allocation per step). `at(1)` is the newest, `at(2)` the one before, ...
+ */
+export class History {
+  private readonly slots: (FloatArray | undefined)[];
+  private count = 0;
+  private head = 0;
+
+  constructor(private readonly size: number) {
+    this.slots = new Array(size).fill(undefined);
+  }
+
+  /** Number of stored outputs (at most size). */
+  get length(): number {
+    return this.count;
+  }
+
+  /** Stores a copy of `value` as the newest entry, reusing the oldest slot. */
+  push(value: FloatArray): FloatArray {
+    this.head = (this.head + 1) % this.size;
+    let slot = this.slots[this.head];
+    if (!slot || slot.length !== value.length || slot.constructor !== value.constructor) {
+      slot = emptyLike(value);
+      this.slots[this.head] = slot;
+    }
+    slot.set(value);
+    this.count = Math.min(this.count + 1, this.size);
+    return slot;
+  }
+
+  /** The k-th newest entry (k = 1 is the newest). */
+  at(k: number): FloatArray {
+    if (k < 1 || k > this.count) throw new RangeError(`history has ${this.count} entries, asked for #${k}`);
+    return this.slots[(this.head - (k - 1) + this.size) % this.size]!;
+  }
+}
+
+/** VP scales of a VE level (diffusers `_sigma_to_alpha_sigma_t`). */
+export function alphaSigma(level: number): [number, number] {
+  const alpha = 1 / (level * level + 1) ** 0.5;
+  return [alpha, level * alpha];
+}
+
+/** lambda = log(alpha) - log(sigma) of a VE level. */
+export function lambdaOf(level: number): number {
+  const [a, s] = alphaSigma(level);
+  return Math.log(a) - Math.log(s);
+}
+
+/** Copies a into b (same length) and returns b. */
+export function copyInto(b: FloatArray, a: FloatArray): FloatArray {
+  b.set(a);
+  return b;
+}

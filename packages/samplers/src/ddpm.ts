@@ -1,0 +1,67 @@
+// DDPM ancestral sampling (Ho et al. 2020), diffusers `DDPMScheduler` semantics: the posterior mean
+// q(x_{t'} | x_t, x0) plus fresh noise of the posterior (fixed_small) or prior (fixed_large) variance.
+import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
+import { clampInPlace, option, predictionToX0 } from "@fccf/core";
+import { Buffers, fixedOption, predictionOption, spacingOption, stepsOffsetOption, unsupportedThresholdOptions } from "./common.js";
+import { discreteTimesteps } from "./timesteps.js";
+
+const options = {
+  predictionType: predictionOption(),
+  varianceType: option.oneOf(["fixed_small", "fixed_large"], "fixed_small", "posterior (small) or prior (large) variance"),
+  timestepSpacing: spacingOption("leading"),
+  stepsOffset: stepsOffsetOption(),
+  clipSample: option.bool(true, "clip the x0 estimate to [-clipSampleRange, clipSampleRange]"),
+  clipSampleRange: option.number(1, "clip range of the x0 estimate", { min: 0 }),
+  rescaleBetasZeroSnr: fixedOption(false, "zero-terminal-SNR rescaling"),
+  ...unsupportedThresholdOptions,
+};
+type Config = ConfigOf<typeof options>;
+
+function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
+  const timesteps = discreteTimesteps("ddpm", c.timestepSpacing, steps, schedule.numTrainTimesteps, c.stepsOffset);
+  return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), 0], initNoiseSigma: 1 };
+}
+
+function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
+  const ac = schedule.alphasCumprod;
+  const buf = new Buffers();
+  return {
+    step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
+      const t = p.timesteps[i]!;
+      const prevT = i === p.timesteps.length - 1 ? -1 : p.timesteps[i + 1]!;
+      const a = ac[t]!;
+      const aPrev = prevT >= 0 ? ac[prevT]! : 1;
+      const b = 1 - a;
+      const bPrev = 1 - aPrev;
+      const alphaT = a / aPrev;
+      const betaT = 1 - alphaT;
+      const x0 = predictionToX0(c.predictionType, out, x, a ** 0.5, b ** 0.5, buf.get(0, x));
+      if (c.clipSample) clampInPlace(x0, -c.clipSampleRange, c.clipSampleRange);
+      const c0 = (aPrev ** 0.5 * betaT) / b;
+      const cx = (alphaT ** 0.5 * bPrev) / b;
+      const n = x.length;
+      for (let k = 0; k < n; k++) x[k] = c0 * x0[k]! + cx * x[k]!;
+      if (t > 0) {
+        let variance = Math.max((bPrev / b) * betaT, 1e-20);
+        if (c.varianceType === "fixed_large") variance = betaT;
+        const std = variance ** 0.5;
+        const z = buf.get(1, x);
+        noise!.fill(z);
+        for (let k = 0; k < n; k++) x[k] = x[k]! + std * z[k]!;
+      }
+    },
+  };
+}
+
+/** DDPM ancestral sampler (always stochastic). */
+export const ddpm: SamplerPlugin<typeof options> = {
+  name: "ddpm",
+  aliases: ["DDPM"],
+  description: "DDPM ancestral sampling (stochastic, first order)",
+  options,
+  space: "VP",
+  order: () => 1,
+  stochastic: () => true,
+  plan,
+  start,
+};

@@ -1,0 +1,230 @@
+// Multistep DPM-Solver (Lu et al. 2022) and DPM-Solver++ (2023) with the SDE variants, diffusers
+// `DPMSolverMultistepScheduler` semantics: exponential-integrator updates in lambda = log(alpha/sigma)
+// that reuse the previous one or two model outputs for orders 2 and 3.
+import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
+import { lin2, lin3, option } from "@fccf/core";
+import {
+  Buffers,
+  History,
+  alphaSigma,
+  fixedOption,
+  lambdaOf,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedFlowOptions,
+  unsupportedSigmaOptions,
+  unsupportedThresholdOptions,
+} from "./common.js";
+import { DPM_ALGORITHMS, type DpmAlgorithm, clippedLastTimestep, convertForDpm } from "./dpm-shared.js";
+import { solverTimesteps } from "./timesteps.js";
+
+function makeOptions(algorithm: DpmAlgorithm, finalSigmas: "zero" | "sigma_min") {
+  return {
+    predictionType: predictionOption(),
+    solverOrder: option.number(2, "solver order (1, 2 or 3)", { integer: true, min: 1, max: 3 }),
+    algorithmType: option.oneOf(DPM_ALGORITHMS, algorithm, "dpmsolver++ (x0), dpmsolver (eps), or their SDE variants"),
+    solverType: option.oneOf(["midpoint", "heun"], "midpoint", "second-order update rule"),
+    lowerOrderFinal: option.bool(true, "use lower orders for the last steps when steps < 15"),
+    eulerAtFinal: option.bool(false, "first-order last step"),
+    finalSigmasType: option.oneOf(["zero", "sigma_min"], finalSigmas, "noise level of the returned sample"),
+    lambdaMinClipped: option.number(Number.NEGATIVE_INFINITY, "lower clip of lambda (use -5.1 for the cosine schedule)", {
+      allowNegInfinity: true,
+    }),
+    timestepSpacing: spacingOption("linspace"),
+    stepsOffset: stepsOffsetOption(),
+    varianceType: fixedOption(null, "learned variance channels"),
+    useLuLambdas: fixedOption(false, "uniform-lambda spacing"),
+    rescaleBetasZeroSnr: fixedOption(false, "zero-terminal-SNR rescaling"),
+    ...unsupportedSigmaOptions,
+    ...unsupportedThresholdOptions,
+    ...unsupportedFlowOptions,
+  };
+}
+const defaultOptions = makeOptions("dpmsolver++", "zero");
+type Config = ConfigOf<typeof defaultOptions>;
+
+function validate(c: Config): void {
+  if ((c.algorithmType === "dpmsolver" || c.algorithmType === "sde-dpmsolver") && c.finalSigmasType === "zero") {
+    throw new RangeError(`algorithmType '${c.algorithmType}' needs finalSigmasType 'sigma_min' (its last step divides by sigma)`);
+  }
+  if (c.algorithmType.startsWith("sde-") && c.solverOrder > 2) {
+    throw new RangeError(`algorithmType '${c.algorithmType}' supports solverOrder 1 or 2, got ${c.solverOrder}`);
+  }
+}
+
+function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
+  const T = schedule.numTrainTimesteps;
+  const last = clippedLastTimestep(schedule, c.lambdaMinClipped);
+  const timesteps = solverTimesteps("dpm-solver", c.timestepSpacing, steps, T, c.stepsOffset, last);
+  const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
+  return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
+}
+
+function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
+  const n = p.timesteps.length;
+  const history = new History(c.solverOrder);
+  const buf = new Buffers();
+  const sde = c.algorithmType.startsWith("sde-");
+  let lowerOrderNums = 0;
+  return {
+    step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
+      const lowerFinal =
+        i === n - 1 && (c.eulerAtFinal || (c.lowerOrderFinal && n < 15) || c.finalSigmasType === "zero");
+      const lowerSecond = i === n - 2 && c.lowerOrderFinal && n < 15;
+      history.push(convertForDpm(c.algorithmType, c.predictionType, out, x, p.levels[i]!, buf.get(0, x)));
+      let z: FloatArray | undefined;
+      if (sde) {
+        z = buf.get(1, x);
+        noise!.fill(z);
+      }
+      let order = 3;
+      if (c.solverOrder === 1 || lowerOrderNums < 1 || lowerFinal) order = 1;
+      else if (c.solverOrder === 2 || lowerOrderNums < 2 || lowerSecond) order = 2;
+      update(c, order, p.levels, i, history, x, z);
+      if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
+    },
+  };
+}
+
+function update(
+  c: Config,
+  order: number,
+  levels: readonly number[],
+  i: number,
+  history: History,
+  x: FloatArray,
+  z: FloatArray | undefined,
+): void {
+  const [alphaT, sigmaT] = alphaSigma(levels[i + 1]!);
+  const [alphaS0, sigmaS0] = alphaSigma(levels[i]!);
+  const lambdaT = Math.log(alphaT) - Math.log(sigmaT);
+  const lambdaS0 = Math.log(alphaS0) - Math.log(sigmaS0);
+  const h = lambdaT - lambdaS0;
+  const m0 = history.at(1);
+  const alg = c.algorithmType;
+  if (order === 1) {
+    if (alg === "dpmsolver++") lin2(x, sigmaT / sigmaS0, x, -(alphaT * (Math.exp(-h) - 1)), m0);
+    else if (alg === "dpmsolver") lin2(x, alphaT / alphaS0, x, -(sigmaT * (Math.exp(h) - 1)), m0);
+    else if (alg === "sde-dpmsolver++") {
+      lin3(x, (sigmaT / sigmaS0) * Math.exp(-h), x, alphaT * (1 - Math.exp(-2 * h)), m0, sigmaT * Math.sqrt(1 - Math.exp(-2 * h)), z!);
+    } else {
+      lin3(x, alphaT / alphaS0, x, -2 * (sigmaT * (Math.exp(h) - 1)), m0, sigmaT * Math.sqrt(Math.exp(2 * h) - 1), z!);
+    }
+    return;
+  }
+  const m1 = history.at(2);
+  const lambdaS1 = lambdaOf(levels[i - 1]!);
+  const h0 = lambdaS0 - lambdaS1;
+  const r0 = h0 / h;
+  if (order === 2) {
+    // D1 = (m0 - m1) / r0
+    const midpoint = c.solverType === "midpoint";
+    let cx: number;
+    let c0: number;
+    let cd: number;
+    let cz = 0;
+    if (alg === "dpmsolver++") {
+      cx = sigmaT / sigmaS0;
+      c0 = -(alphaT * (Math.exp(-h) - 1));
+      cd = midpoint ? -0.5 * (alphaT * (Math.exp(-h) - 1)) : alphaT * ((Math.exp(-h) - 1) / h + 1);
+    } else if (alg === "dpmsolver") {
+      cx = alphaT / alphaS0;
+      c0 = -(sigmaT * (Math.exp(h) - 1));
+      cd = midpoint ? -0.5 * (sigmaT * (Math.exp(h) - 1)) : -(sigmaT * ((Math.exp(h) - 1) / h - 1));
+    } else if (alg === "sde-dpmsolver++") {
+      cx = (sigmaT / sigmaS0) * Math.exp(-h);
+      c0 = alphaT * (1 - Math.exp(-2 * h));
+      cd = midpoint ? 0.5 * (alphaT * (1 - Math.exp(-2 * h))) : alphaT * ((1 - Math.exp(-2 * h)) / (-2 * h) + 1);
+      cz = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
+    } else {
+      cx = alphaT / alphaS0;
+      c0 = -2 * (sigmaT * (Math.exp(h) - 1));
+      cd = midpoint ? -(sigmaT * (Math.exp(h) - 1)) : -2 * (sigmaT * ((Math.exp(h) - 1) / h - 1));
+      cz = sigmaT * Math.sqrt(Math.exp(2 * h) - 1);
+    }
+    const inv = 1 / r0;
+    const n = x.length;
+    if (z) for (let j = 0; j < n; j++) x[j] = cx * x[j]! + c0 * m0[j]! + cd * (inv * (m0[j]! - m1[j]!)) + cz * z[j]!;
+    else for (let j = 0; j < n; j++) x[j] = cx * x[j]! + c0 * m0[j]! + cd * (inv * (m0[j]! - m1[j]!));
+    return;
+  }
+  const m2 = history.at(3);
+  const lambdaS2 = lambdaOf(levels[i - 2]!);
+  const h1 = lambdaS1 - lambdaS2;
+  const r1 = h1 / h;
+  // D1_0 = (m0 - m1)/r0, D1_1 = (m1 - m2)/r1, D1 = D1_0 + r0/(r0+r1) (D1_0 - D1_1), D2 = (D1_0 - D1_1)/(r0+r1)
+  let cx: number;
+  let c0: number;
+  let c1: number;
+  let c2: number;
+  if (alg === "dpmsolver++") {
+    cx = sigmaT / sigmaS0;
+    c0 = -(alphaT * (Math.exp(-h) - 1));
+    c1 = alphaT * ((Math.exp(-h) - 1) / h + 1);
+    c2 = -(alphaT * ((Math.exp(-h) - 1 + h) / h ** 2 - 0.5));
+  } else {
+    cx = alphaT / alphaS0;
+    c0 = -(sigmaT * (Math.exp(h) - 1));
+    c1 = -(sigmaT * ((Math.exp(h) - 1) / h - 1));
+    c2 = -(sigmaT * ((Math.exp(h) - 1 - h) / h ** 2 - 0.5));
+  }
+  const k = r0 / (r0 + r1);
+  const q = 1 / (r0 + r1);
+  const n = x.length;
+  for (let j = 0; j < n; j++) {
+    const d10 = (m0[j]! - m1[j]!) / r0;
+    const d11 = (m1[j]! - m2[j]!) / r1;
+    const d1 = d10 + k * (d10 - d11);
+    const d2 = q * (d10 - d11);
+    x[j] = cx * x[j]! + c0 * m0[j]! + c1 * d1 + c2 * d2;
+  }
+}
+
+function makePlugin(
+  name: string,
+  aliases: readonly string[],
+  algorithm: DpmAlgorithm,
+  finalSigmas: "zero" | "sigma_min",
+  description: string,
+): SamplerPlugin<typeof defaultOptions> {
+  return {
+    name,
+    aliases,
+    description,
+    options: makeOptions(algorithm, finalSigmas),
+    space: "VP",
+    order: (c) => c.solverOrder,
+    stochastic: (c) => c.algorithmType.startsWith("sde-"),
+    validate,
+    plan,
+    start,
+  };
+}
+
+/** Multistep DPM-Solver++ (data prediction), default order 2: diffusers' default "DPM++ 2M". */
+export const dpmSolverPlusPlus = makePlugin(
+  "dpm-solver++",
+  ["ddp-solver++", "dpm++", "dpmpp", "dpm++2m", "dpmsolver++", "dpm-solver-multistep"],
+  "dpmsolver++",
+  "zero",
+  "multistep DPM-Solver++ (orders 1-3, midpoint/heun; algorithmType sde-dpmsolver++ for the SDE variant)",
+);
+
+/** Multistep DPM-Solver (noise prediction), default order 2, ends at sigma_min. */
+export const dpmSolver = makePlugin(
+  "dpm-solver",
+  ["ddp-solver", "dpm", "dpmsolver", "dpm-2m"],
+  "dpmsolver",
+  "sigma_min",
+  "multistep DPM-Solver (noise prediction, orders 1-3, midpoint/heun)",
+);
+
+/** SDE-DPM-Solver++ (stochastic), default order 2. */
+export const sdeDpmSolverPlusPlus = makePlugin(
+  "sde-dpm-solver++",
+  ["sde-dpmsolver++", "dpm++sde", "sde-dpm++"],
+  "sde-dpmsolver++",
+  "zero",
+  "SDE-DPM-Solver++ (stochastic, orders 1-2)",
+);
