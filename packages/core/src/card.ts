@@ -1,0 +1,165 @@
+// The model card (models/<name>.json): everything the engine knows about a model comes from here.
+// Field names follow the card written by training/fccf_train (snake_case); see models/README.md.
+
+/** One input or output of a graph. */
+export interface GraphIO {
+  name: string;
+  type: "float32" | "int64";
+  shape: (number | string)[];
+}
+
+/** One ONNX graph of the model: its file (relative to the card) and its inputs and outputs. */
+export interface GraphSpec {
+  file: string;
+  inputs: GraphIO[];
+  outputs: GraphIO[];
+}
+
+/** A task the model serves: its id (the `task` input), sources, channel plan, defaults. */
+export interface TaskSpec {
+  id: number;
+  name: string;
+  /** Data folder names of source A (cond[:, 0]) and source B. */
+  sources: [string, string];
+  plan: "y" | "full-colour" | "both-colour";
+  strategy: "max" | "mean";
+  /** Stage boundaries (hi, lo) as fractions of the sampled range: > hi (B', B'), > lo (A, B), else (A, A). */
+  stages: [number, number];
+  /** Default refinement strength in [0, 1] (0 = the registered composite only). */
+  default_strength: number;
+  /** Default number of sampler steps. */
+  default_steps: number;
+}
+
+/** The noise schedule the denoiser was trained with. */
+export interface ScheduleSpec {
+  beta_schedule: "linear" | "scaled_linear" | "squaredcos_cap_v2";
+  beta_start: number;
+  beta_end: number;
+  num_train_timesteps: number;
+  prediction_type: "epsilon" | "sample" | "v_prediction";
+}
+
+/** A parsed, validated model card. Extra fields (quality tables, training notes) are kept in `raw`. */
+export interface ModelCard {
+  name: string;
+  contract_version: number;
+  graphs: { encoder: GraphSpec; denoiser: GraphSpec };
+  schedule: ScheduleSpec;
+  input_multiple: number;
+  tasks: TaskSpec[];
+  raw: Record<string, unknown>;
+}
+
+/** The contract versions this engine understands. */
+export const SUPPORTED_CONTRACT_VERSIONS = [1];
+
+/**
+ * Validates a card's JSON. Errors name the card (`source`) and the field.
+ *
+ * @example
+ * ```ts
+ * import { parseCard } from "@fccf/core";
+ * const card = parseCard(JSON.parse(await readFile("models/fccf-v1.json", "utf8")), "models/fccf-v1.json");
+ * card.tasks.map((t) => t.name);
+ * ```
+ */
+export function parseCard(json: unknown, source = "model card"): ModelCard {
+  const fail = (msg: string): never => {
+    throw new Error(`${source}: ${msg}`);
+  };
+  const obj = (v: unknown, path: string): Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`${path} must be an object`);
+  const num = (v: unknown, path: string): number => (typeof v === "number" && Number.isFinite(v) ? v : fail(`${path} must be a number`));
+  const str = (v: unknown, path: string): string => (typeof v === "string" && v ? v : fail(`${path} must be a non-empty string`));
+  const oneOf = <T extends string>(v: unknown, allowed: readonly T[], path: string): T =>
+    allowed.includes(v as T) ? (v as T) : fail(`${path} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+
+  const root = obj(json, "the card");
+  const version = num(root.contract_version, "contract_version");
+  if (!SUPPORTED_CONTRACT_VERSIONS.includes(version)) {
+    fail(`contract_version ${version} is not supported by this fccf (supports ${SUPPORTED_CONTRACT_VERSIONS.join(", ")}); update fccf`);
+  }
+  const graph = (v: unknown, path: string): GraphSpec => {
+    const g = obj(v, path);
+    const io = (list: unknown, p: string): GraphIO[] => {
+      if (!Array.isArray(list)) return fail(`${p} must be a list`);
+      return list.map((e, i) => {
+        const o = obj(e, `${p}[${i}]`);
+        const shape = Array.isArray(o.shape) ? (o.shape as (number | string)[]) : fail(`${p}[${i}].shape must be a list`);
+        return { name: str(o.name, `${p}[${i}].name`), type: oneOf(o.type, ["float32", "int64"] as const, `${p}[${i}].type`), shape };
+      });
+    };
+    return { file: str(g.file, `${path}.file`), inputs: io(g.inputs, `${path}.inputs`), outputs: io(g.outputs, `${path}.outputs`) };
+  };
+  const graphs = obj(root.graphs, "graphs");
+  const encoder = graph(graphs.encoder, "graphs.encoder");
+  const denoiser = graph(graphs.denoiser, "graphs.denoiser");
+  for (const required of ["comp", "mask", "flow"]) {
+    if (!encoder.outputs.some((o) => o.name === required)) fail(`graphs.encoder has no output '${required}'`);
+  }
+  for (const required of ["cond", "task"]) {
+    if (!encoder.inputs.some((o) => o.name === required)) fail(`graphs.encoder has no input '${required}'`);
+  }
+  for (const input of denoiser.inputs) {
+    if (input.name !== "x_t" && input.name !== "t" && !encoder.outputs.some((o) => o.name === input.name)) {
+      fail(`graphs.denoiser input '${input.name}' is neither x_t, t nor an encoder output`);
+    }
+  }
+  if (denoiser.outputs.length !== 1) fail("graphs.denoiser must have exactly one output (the prediction)");
+
+  const s = obj(root.schedule, "schedule");
+  const schedule: ScheduleSpec = {
+    beta_schedule: oneOf(s.beta_schedule, ["linear", "scaled_linear", "squaredcos_cap_v2"] as const, "schedule.beta_schedule"),
+    beta_start: num(s.beta_start, "schedule.beta_start"),
+    beta_end: num(s.beta_end, "schedule.beta_end"),
+    num_train_timesteps: num(s.num_train_timesteps, "schedule.num_train_timesteps"),
+    prediction_type: oneOf(s.prediction_type, ["epsilon", "sample", "v_prediction"] as const, "schedule.prediction_type"),
+  };
+  const inputMultiple = num(root.input_multiple, "input_multiple");
+  if (!Number.isInteger(inputMultiple) || inputMultiple < 1) fail("input_multiple must be a positive integer");
+
+  if (!Array.isArray(root.tasks) || root.tasks.length === 0) fail("tasks must be a non-empty list");
+  const tasks = (root.tasks as unknown[]).map((v, i): TaskSpec => {
+    const p = `tasks[${i}]`;
+    const t = obj(v, p);
+    const sources = Array.isArray(t.sources) && t.sources.length === 2 ? t.sources : fail(`${p}.sources must be [A, B]`);
+    const stages = Array.isArray(t.stages) && t.stages.length === 2 ? t.stages : fail(`${p}.stages must be [hi, lo]`);
+    const hi = num(stages[0], `${p}.stages[0]`);
+    const lo = num(stages[1], `${p}.stages[1]`);
+    if (!(0 <= lo && lo <= hi && hi <= 1)) fail(`${p}.stages must satisfy 0 <= lo <= hi <= 1, got [${hi}, ${lo}]`);
+    const strength = num(t.default_strength, `${p}.default_strength`);
+    if (!(strength >= 0 && strength <= 1)) fail(`${p}.default_strength must be in [0, 1]`);
+    const steps = num(t.default_steps, `${p}.default_steps`);
+    if (!Number.isInteger(steps) || steps < 1) fail(`${p}.default_steps must be a positive integer`);
+    return {
+      id: num(t.id, `${p}.id`),
+      name: str(t.name, `${p}.name`),
+      sources: [str(sources[0], `${p}.sources[0]`), str(sources[1], `${p}.sources[1]`)],
+      plan: oneOf(t.plan, ["y", "full-colour", "both-colour"] as const, `${p}.plan`),
+      strategy: oneOf(t.strategy, ["max", "mean"] as const, `${p}.strategy`),
+      stages: [hi, lo],
+      default_strength: strength,
+      default_steps: steps,
+    };
+  });
+  return {
+    name: str(root.name, "name"),
+    contract_version: version,
+    graphs: { encoder, denoiser },
+    schedule,
+    input_multiple: inputMultiple,
+    tasks,
+    raw: root,
+  };
+}
+
+/** Finds a task by name (case-insensitive) or id; the error lists the known names. */
+export function findTask(card: ModelCard, nameOrId: string | number): TaskSpec {
+  const key = String(nameOrId).toLowerCase();
+  const task = card.tasks.find((t) => t.name.toLowerCase() === key || String(t.id) === key);
+  if (!task) {
+    throw new Error(`unknown task '${nameOrId}' for model ${card.name}; known tasks: ${card.tasks.map((t) => t.name).join(", ")}`);
+  }
+  return task;
+}

@@ -1,0 +1,110 @@
+import { type FusePlanesResult, type FusionEngine, type FusionProgress, type NoiseSource, type TaskSpec, findTask, warpPlane } from "@fccf/core";
+import { type RasterImage, checkRaster, fromPlanes, toPlanes } from "./image.js";
+import { crop, padReflect, paddedSize } from "./padding.js";
+import { planChannels } from "./plan.js";
+
+/** Options of {@link fuseImages}; unset values come from the model card's task defaults. */
+export interface FuseImagesOptions {
+  /** Task name (case-insensitive) or id, e.g. "VI-IR". */
+  task: string | number;
+  /** Refinement strength in [0, 1]; 0 = registered composite only. */
+  strength?: number;
+  steps?: number;
+  sampler?: string;
+  samplerOptions?: Readonly<Record<string, unknown>>;
+  seed?: number;
+  noise?: NoiseSource;
+  stages?: readonly [number, number];
+  adaptiveStages?: boolean;
+  onProgress?: (p: FusionProgress) => void;
+}
+
+/** The fused image and what it was made from (mask and flow of the luma pass, in A's frame). */
+export interface FuseImagesResult {
+  image: RasterImage;
+  task: TaskSpec;
+  /** Weight of source A per pixel, [0, 1], width x height. */
+  mask: Float32Array;
+  /** Displacement registering B onto A, pixels: dx plane then dy plane. */
+  flow: Float32Array;
+  /** The network planes (padded), for inspection and parity checks. */
+  planes: FusePlanesResult;
+  strength: number;
+  steps: number;
+}
+
+/**
+ * Fuses two decoded images with a model: channel plan, padding, engine, reassembly.
+ * Source A is the card's first source of the task (e.g. visible for VI-IR), B the second.
+ *
+ * @example
+ * ```ts
+ * import { fuseImages } from "@fccf/tasks";
+ * const { image } = await fuseImages(engine, visible, infrared, { task: "VI-IR", seed: 1 });
+ * ```
+ */
+export async function fuseImages(
+  engine: FusionEngine,
+  a: RasterImage,
+  b: RasterImage,
+  options: FuseImagesOptions,
+): Promise<FuseImagesResult> {
+  checkRaster(a, "source A");
+  checkRaster(b, "source B");
+  const task = findTask(engine.card, options.task);
+  const pa = toPlanes(a);
+  const pb = toPlanes(b);
+  const job = planChannels(task.plan, pa, pb);
+  const { width: w, height: h } = job;
+  const m = engine.card.input_multiple;
+  const pw = paddedSize(w, m);
+  const ph = paddedSize(h, m);
+  const phw = pw * ph;
+  const n = job.pairs.length;
+  const cond = new Float32Array(n * 2 * phw);
+  job.pairs.forEach((pair, i) => {
+    cond.set(toUnit(padReflect(pair.a, w, h, pw, ph)), 2 * i * phw);
+    cond.set(toUnit(padReflect(pair.b, w, h, pw, ph)), (2 * i + 1) * phw);
+  });
+  const strength = options.strength ?? task.default_strength;
+  const steps = options.steps ?? task.default_steps;
+  const planes = await engine.fusePlanes(cond, n, ph, pw, {
+    taskId: task.id,
+    stages: options.stages ?? task.stages,
+    strength,
+    steps,
+    sampler: options.sampler,
+    samplerOptions: options.samplerOptions,
+    seed: options.seed,
+    noise: options.noise,
+    adaptiveStages: options.adaptiveStages,
+    onProgress: options.onProgress,
+  });
+  const fused = job.pairs.map((_, i) => fromUnit(crop(planes.fused.subarray(i * phw, (i + 1) * phw), pw, w, h)));
+  const mask = crop(planes.mask.subarray(0, phw), pw, w, h);
+  const dx = planes.flow.subarray(0, phw);
+  const dy = planes.flow.subarray(phw, 2 * phw);
+  // B's planes are registered in the padded frame, as the network saw them, then cropped.
+  const alignB = (p: Float32Array) => crop(warpPlane(padReflect(p, w, h, pw, ph), dx, dy, pw, ph), pw, w, h);
+  const image = fromPlanes(job.assemble(fused, mask, alignB));
+  const flow = new Float32Array(2 * w * h);
+  flow.set(crop(dx, pw, w, h), 0);
+  flow.set(crop(dy, pw, w, h), w * h);
+  return { image, task, mask, flow, planes, strength, steps };
+}
+
+function toUnit(p: Float32Array): Float32Array {
+  const out = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i++) out[i] = p[i]! * 2 - 1;
+  return out;
+}
+
+/** [-1, 1] network values to [0, 1] planes, clipped (as the Python reference clips before rounding). */
+function fromUnit(p: Float32Array): Float32Array {
+  const out = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i++) {
+    const v = p[i]!;
+    out[i] = ((v < -1 ? -1 : v > 1 ? 1 : v) + 1) / 2;
+  }
+  return out;
+}
