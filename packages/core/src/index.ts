@@ -10,3 +10,5 @@ export * from "./options.js";
 export * from "./sampler.js";
 export * from "./registry.js";
 export * from "./sampling-loop.js";
+export * from "./card.js";
+export * from "./engine.js";
