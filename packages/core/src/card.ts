@@ -19,15 +19,15 @@ export interface GraphSpec {
 export interface TaskSpec {
   id: number;
   name: string;
-  /** Data folder names of source A (cond[:, 0]) and source B. */
+  /** Data folder names of source A (cond[:, 0]) and source B (the card's `source_a`, `source_b`). */
   sources: [string, string];
   plan: "y" | "full-colour" | "both-colour";
   strategy: "max" | "mean";
-  /** Stage boundaries (hi, lo) as fractions of the sampled range: > hi (B', B'), > lo (A, B), else (A, A). */
+  /** Stage boundaries [hi, lo] (the card's `stages.hi`, `stages.lo`) as fractions of the sampled range: > hi (B', B'), > lo (A, B), else (A, A). */
   stages: [number, number];
   /** Default refinement strength in [0, 1] (0 = the registered composite only). */
   default_strength: number;
-  /** Default number of sampler steps. */
+  /** Default number of sampler steps (the card's `sampler.default_steps`). */
   default_steps: number;
 }
 
@@ -43,16 +43,19 @@ export interface ScheduleSpec {
 /** A parsed, validated model card. Extra fields (quality tables, training notes) are kept in `raw`. */
 export interface ModelCard {
   name: string;
-  contract_version: number;
+  /** The contract the card declares, e.g. "fccf-model/1". */
+  contract: string;
   graphs: { encoder: GraphSpec; denoiser: GraphSpec };
   schedule: ScheduleSpec;
   input_multiple: number;
+  /** The sampler the card's quality tables were measured with (the card's `sampler.name`). */
+  default_sampler: string;
   tasks: TaskSpec[];
   raw: Record<string, unknown>;
 }
 
-/** The contract versions this engine understands. */
-export const SUPPORTED_CONTRACT_VERSIONS = [1];
+/** The model contracts this engine understands. */
+export const SUPPORTED_CONTRACTS = ["fccf-model/1"];
 
 /**
  * Validates a card's JSON. Errors name the card (`source`) and the field.
@@ -76,9 +79,9 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
     allowed.includes(v as T) ? (v as T) : fail(`${path} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
 
   const root = obj(json, "the card");
-  const version = num(root.contract_version, "contract_version");
-  if (!SUPPORTED_CONTRACT_VERSIONS.includes(version)) {
-    fail(`contract_version ${version} is not supported by this fccf (supports ${SUPPORTED_CONTRACT_VERSIONS.join(", ")}); update fccf`);
+  const contract = str(root.contract, "contract");
+  if (!SUPPORTED_CONTRACTS.includes(contract)) {
+    fail(`contract '${contract}' is not supported by this fccf (supports ${SUPPORTED_CONTRACTS.join(", ")}); update fccf`);
   }
   const graph = (v: unknown, path: string): GraphSpec => {
     const g = obj(v, path);
@@ -119,23 +122,24 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
   const inputMultiple = num(root.input_multiple, "input_multiple");
   if (!Number.isInteger(inputMultiple) || inputMultiple < 1) fail("input_multiple must be a positive integer");
 
+  const sampler = obj(root.sampler, "sampler");
+  const steps = num(sampler.default_steps, "sampler.default_steps");
+  if (!Number.isInteger(steps) || steps < 1) fail("sampler.default_steps must be a positive integer");
+
   if (!Array.isArray(root.tasks) || root.tasks.length === 0) fail("tasks must be a non-empty list");
   const tasks = (root.tasks as unknown[]).map((v, i): TaskSpec => {
     const p = `tasks[${i}]`;
     const t = obj(v, p);
-    const sources = Array.isArray(t.sources) && t.sources.length === 2 ? t.sources : fail(`${p}.sources must be [A, B]`);
-    const stages = Array.isArray(t.stages) && t.stages.length === 2 ? t.stages : fail(`${p}.stages must be [hi, lo]`);
-    const hi = num(stages[0], `${p}.stages[0]`);
-    const lo = num(stages[1], `${p}.stages[1]`);
-    if (!(0 <= lo && lo <= hi && hi <= 1)) fail(`${p}.stages must satisfy 0 <= lo <= hi <= 1, got [${hi}, ${lo}]`);
+    const stages = obj(t.stages, `${p}.stages`);
+    const hi = num(stages.hi, `${p}.stages.hi`);
+    const lo = num(stages.lo, `${p}.stages.lo`);
+    if (!(0 <= lo && lo <= hi && hi <= 1)) fail(`${p}.stages must satisfy 0 <= lo <= hi <= 1, got hi ${hi}, lo ${lo}`);
     const strength = num(t.default_strength, `${p}.default_strength`);
     if (!(strength >= 0 && strength <= 1)) fail(`${p}.default_strength must be in [0, 1]`);
-    const steps = num(t.default_steps, `${p}.default_steps`);
-    if (!Number.isInteger(steps) || steps < 1) fail(`${p}.default_steps must be a positive integer`);
     return {
       id: num(t.id, `${p}.id`),
       name: str(t.name, `${p}.name`),
-      sources: [str(sources[0], `${p}.sources[0]`), str(sources[1], `${p}.sources[1]`)],
+      sources: [str(t.source_a, `${p}.source_a`), str(t.source_b, `${p}.source_b`)],
       plan: oneOf(t.plan, ["y", "full-colour", "both-colour"] as const, `${p}.plan`),
       strategy: oneOf(t.strategy, ["max", "mean"] as const, `${p}.strategy`),
       stages: [hi, lo],
@@ -145,10 +149,11 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
   });
   return {
     name: str(root.name, "name"),
-    contract_version: version,
+    contract,
     graphs: { encoder, denoiser },
     schedule,
     input_multiple: inputMultiple,
+    default_sampler: str(sampler.name, "sampler.name"),
     tasks,
     raw: root,
   };

@@ -36,7 +36,7 @@ export interface FusePlanesOptions {
   strength: number;
   /** Sampler steps over the sampled range. */
   steps: number;
-  /** Registered sampler name or alias. Default `dpmsolver++` (DPM-Solver++ 2M). */
+  /** Registered sampler name or alias. Default: the card's sampler. */
   sampler?: string;
   /** Extra sampler options (the prediction type always comes from the card). */
   samplerOptions?: Readonly<Record<string, unknown>>;
@@ -141,7 +141,7 @@ export class FusionEngine {
 
     // The sampler spans [0, tStart] with all its steps: a schedule cut at tStart makes every
     // sampler's own spacing rule apply to the sampled range (the Python reference's plan).
-    const sampler = createSampler(options.sampler ?? "dpmsolver++", this.truncated(tStart + 1), {
+    const sampler = createSampler(options.sampler ?? this.card.default_sampler, this.truncated(tStart + 1), {
       ...options.samplerOptions,
       predictionType: this.card.schedule.prediction_type,
     });
