@@ -1,0 +1,211 @@
+"""Quality gate, part 1: default strengths (validation split) and the fusion table (test split).
+
+Fusion gate (issue 4): per task, the default output's 8 metrics against the reference rows of
+../shared/REFERENCE-RESULTS.md: beat baseline-mean on >= 6 of 8, baseline-max and IFCNN on >= 4
+of 8 each (strictly higher; every metric is higher-is-better).
+
+CLI (writes training/reports/strengths.json, fusion.json and fusion.md)::
+
+    /usr/bin/python3 -m fccf_train.gate strengths --checkpoint training/runs/main/checkpoint.pt
+    /usr/bin/python3 -m fccf_train.gate fusion --checkpoint training/runs/main/checkpoint.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .evaluate import Pair, baseline, list_pairs, score_pair
+from .images import load_image
+from .infer import fuse_images
+from .metrics import METRICS_GATE
+from .model import FusionNet, ModelConfig
+from .split import validation_names
+from .tasks import TASKS
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+REPORTS = REPO / "training" / "reports"
+REFERENCE = SHARED / "REFERENCE-RESULTS.md"
+STRENGTH_CANDIDATES = (0.0, 0.05, 0.1, 0.2, 0.3)
+DEFAULT_STEPS = 4
+GATE_RULES = {"baseline-mean": 6, "baseline-max": 4, "IFCNN": 4}
+
+
+def load_model(path: str | Path, use_ema: bool = True) -> FusionNet:
+    """FusionNet from a training checkpoint (the EMA weights by default)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no checkpoint here (training writes training/runs/<name>/checkpoint.pt)")
+    ck = torch.load(p, map_location="cpu")
+    if not isinstance(ck, dict) or "config" not in ck or "model" not in ck:
+        raise ValueError(f"{p}: not an fccf training checkpoint (expected keys model, ema, config)")
+    model = FusionNet(ModelConfig.from_dict(ck["config"]))
+    model.load_state_dict(ck["ema"] if use_ema and ck.get("ema") is not None else ck["model"])
+    return model.eval()
+
+
+def reference_rows(path: Path = REFERENCE) -> dict[str, dict[str, dict[str, float]]]:
+    """task -> method -> metric -> value, parsed from REFERENCE-RESULTS.md."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    task = None
+    cols: list[str] = []
+    for line in path.read_text().splitlines():
+        m = re.match(r"^## (\S+)", line)
+        if m:
+            task = m.group(1)
+            out[task] = {}
+            continue
+        if task and line.startswith("| method"):
+            cols = [c.strip() for c in line.strip("|").split("|")]
+            continue
+        if task and line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            out[task][cells[0]] = {c: float(v) for c, v in zip(cols[1:], cells[1:])}
+    return out
+
+
+def wins(mine: dict[str, float], ref: dict[str, float]) -> list[str]:
+    """Metrics (of the gate's 8) where `mine` is strictly better (all are higher-is-better)."""
+    return [m for m in METRICS_GATE if mine[m] > ref[m]]
+
+
+def validation_pairs(root: str | Path, task: str) -> list[Pair]:
+    pairs = list_pairs(root, task)
+    val = validation_names(task, [p.name for p in pairs])
+    return [p for p in pairs if p.name in val]
+
+
+def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+
+
+def evaluate_model(model: FusionNet, pairs: list[Pair], strength: float, steps: int, seed: int = 0) -> dict[str, float]:
+    rows = []
+    for i, p in enumerate(pairs):
+        a, b = load_image(p.path_a), load_image(p.path_b)
+        res = fuse_images(model, a, b, p.task, strength, steps, seed=seed + i)
+        rows.append(score_pair(res.image, a, b))
+    return _mean(rows)
+
+
+def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Per task, the candidate strength whose validation output beats the validation mean and max
+    rules on the most metrics (ties: the higher mean of the 8 metrics relative to the rules, then the
+    lower strength)."""
+    out: dict[str, object] = {}
+    for t in TASKS:
+        pairs = validation_pairs(train_root, t.name)
+        if not pairs:
+            raise ValueError(f"{train_root}/{t.name}: empty validation split")
+        refs = {}
+        for rule in ("mean", "max"):
+            rows = []
+            for p in pairs:
+                a, b = load_image(p.path_a), load_image(p.path_b)
+                rows.append(score_pair(baseline(rule)(a, b), a, b))
+            refs[rule] = _mean(rows)
+        best = None
+        cand_rows = {}
+        for s in STRENGTH_CANDIDATES:
+            got = evaluate_model(model, pairs, s, steps)
+            n_wins = sum(len(wins(got, refs[r])) for r in refs)
+            rel = float(np.mean([(got[m] - refs[r][m]) / (abs(refs[r][m]) + 1e-9) for r in refs for m in METRICS_GATE]))
+            cand_rows[str(s)] = {"metrics": got, "wins": n_wins, "relative": rel}
+            key = (n_wins, rel, -s)
+            if best is None or key > best[0]:
+                best = (key, s)
+            log(f"  {t.name} s={s}: wins {n_wins}/16 rel {rel:+.4f}")
+        assert best is not None
+        out[t.name] = {"strength": best[1], "validation_pairs": len(pairs), "baselines": refs, "candidates": cand_rows}
+        log(f"{t.name}: default strength {best[1]} ({len(pairs)} validation pairs)")
+    return out
+
+
+def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, float], steps: int, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    refs = reference_rows()
+    out: dict[str, object] = {}
+    for t in TASKS:
+        t0 = time.time()
+        pairs = list_pairs(test_root, t.name)
+        mine = evaluate_model(model, pairs, strengths[t.name], steps)
+        verdict = {}
+        for method, need in GATE_RULES.items():
+            ref = refs[t.name].get(method)
+            if ref is None:
+                continue
+            w = wins(mine, ref)
+            verdict[method] = {"wins": w, "count": len(w), "needed": need, "pass": len(w) >= need}
+        out[t.name] = {"pairs": len(pairs), "strength": strengths[t.name], "metrics": mine, "verdict": verdict,
+                       "seconds": round(time.time() - t0, 1)}
+        log(f"{t.name}: " + ", ".join(f"{k} {v['count']}/8" for k, v in verdict.items()))
+    return out
+
+
+def fusion_markdown(res: dict[str, object]) -> str:
+    refs = reference_rows()
+    cols = METRICS_GATE + ("AG",)
+    lines = ["## Fusion gate (test split, default strength, DPM-Solver++ 2M)", ""]
+    summary = ["| task | strength | vs mean (>= 6) | vs max (>= 4) | vs IFCNN (>= 4) | pass |", "|---|---|---|---|---|---|"]
+    for task, r in res.items():
+        assert isinstance(r, dict)
+        v = r["verdict"]
+        ok = all(x["pass"] for x in v.values())
+        cells = [f"{v[m]['count']}/8" if m in v else "-" for m in GATE_RULES]
+        summary.append(f"| {task} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
+    lines += summary + [""]
+    for task, r in res.items():
+        assert isinstance(r, dict)
+        lines += [f"### {task} ({r['pairs']} pairs)", "", "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+        lines.append("| **fccf (ours)** | " + " | ".join(f"{r['metrics'][c]:.3f}" for c in cols) + " |")
+        for m in GATE_RULES:
+            if m in refs[task]:
+                lines.append(f"| {m} | " + " | ".join(f"{refs[task][m][c]:.3f}" for c in cols) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="fccf_train.gate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("part", choices=["strengths", "fusion"])
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--train", default=str(SHARED / "data" / "train"))
+    ap.add_argument("--test", default=str(SHARED / "data" / "test"))
+    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+    ap.add_argument("--out", default=str(REPORTS))
+    ap.add_argument("--threads", type=int, default=0)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        model = load_model(args.checkpoint)
+        if args.part == "strengths":
+            res = choose_strengths(model, args.train, args.steps)
+            (out / "strengths.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
+        else:
+            sj = out / "strengths.json"
+            if not sj.is_file():
+                raise FileNotFoundError(f"{sj}: run `gate strengths` first (default strengths come from validation)")
+            st = {k: float(v["strength"]) for k, v in json.loads(sj.read_text())["tasks"].items()}
+            res = fusion_table(model, args.test, st, args.steps)
+            (out / "fusion.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
+            md = fusion_markdown(res)
+            (out / "fusion.md").write_text(md + "\n")
+            print(md)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"gate: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

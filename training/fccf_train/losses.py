@@ -1,0 +1,80 @@
+"""Loss terms. All take images in [-1, 1] shaped [N, 1, H, W] and return per-sample values [N].
+
+Fusion terms (unsupervised, against the clean aligned sources A, B):
+- ``ssim_loss``: 1 - gradient-weighted SSIM, local weight of each source = its share of the local
+  gradient energy, so the fused image keeps the structure of whichever source has it;
+- ``grad_loss``: L1 between |grad F| and max(|grad A|, |grad B|) (Sobel);
+- ``intensity_loss``: L1 to max(A, B) (strategy ``max``) or (A + B) / 2 (``mean``);
+- ``chroma_loss``: L1 to B's chroma plane (full-colour plans: chroma comes from the functional image);
+Diffusion and registration:
+- ``charbonnier``: robust L2 of the x0 estimate to the clean composite;
+- ``epe``: mean end-point error of the flow (pixels); ``smoothness``: mean |grad flow|.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+_SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3) / 4
+
+
+def sobel_mag(x: torch.Tensor) -> torch.Tensor:
+    k = _SOBEL_X.to(x)
+    xp = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return F.conv2d(xp, k).abs() + F.conv2d(xp, k.transpose(-1, -2)).abs()
+
+
+def _gauss(x: torch.Tensor, size: int = 7, sigma: float = 1.5) -> torch.Tensor:
+    r = torch.arange(size, dtype=x.dtype, device=x.device) - size // 2
+    g = torch.exp(-(r**2) / (2 * sigma**2))
+    g = g / g.sum()
+    xp = F.pad(x, (size // 2,) * 4, mode="reflect")
+    return F.conv2d(F.conv2d(xp, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    x, y = (x + 1) / 2, (y + 1) / 2
+    c1, c2 = 0.01**2, 0.03**2
+    mx, my = _gauss(x), _gauss(y)
+    sxx = _gauss(x * x) - mx * mx
+    syy = _gauss(y * y) - my * my
+    sxy = _gauss(x * y) - mx * my
+    return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+
+
+def _mean(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(1).mean(1)
+
+
+def ssim_loss(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    ga, gb = _gauss(sobel_mag(a)), _gauss(sobel_mag(b))
+    wa = (ga + 1e-4) / (ga + gb + 2e-4)
+    return 1 - _mean(wa * ssim_map(f, a) + (1 - wa) * ssim_map(f, b))
+
+
+def grad_loss(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return _mean((sobel_mag(f) - torch.maximum(sobel_mag(a), sobel_mag(b))).abs())
+
+
+def intensity_loss(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, use_max: torch.Tensor) -> torch.Tensor:
+    """use_max: bool [N], True for strategy ``max``."""
+    target = torch.where(use_max.view(-1, 1, 1, 1), torch.maximum(a, b), (a + b) / 2)
+    return _mean((f - target).abs())
+
+
+def chroma_loss(f: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return _mean((f - b).abs())
+
+
+def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    return _mean(torch.sqrt((x - y) ** 2 + eps * eps) - eps)
+
+
+def epe(flow: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return _mean((flow - target).norm(dim=1, keepdim=True))
+
+
+def smoothness(flow: torch.Tensor) -> torch.Tensor:
+    dx = (flow[..., :, 1:] - flow[..., :, :-1]).abs()
+    dy = (flow[..., 1:, :] - flow[..., :-1, :]).abs()
+    return _mean(dx) + _mean(dy)

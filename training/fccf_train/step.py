@@ -1,0 +1,88 @@
+"""One training step's forward pass: degrade, encode, composite, noise, denoise, loss terms.
+
+Wrapped as a module so DDP sees a single forward. Returns per-term scalar losses (unweighted) and
+the composite / estimate for logging. Terms: ``diff`` (x0 estimate to the clean composite, a
+stop-gradient target), ``ssim``, ``grad``, ``int`` (intensity, or chroma fidelity on chroma passes)
+on both the composite of the clean sources and the x0 estimate, and ``flow`` (end-point error to
+the known synthetic field + smoothness; zero flow for the single-source stage conditions).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from . import losses as L
+from .degrade import add_sensor_noise, random_deformation
+from .model import FusionNet
+from .schedule import SCHEDULE, stage_of
+from .tasks import TASKS
+from .warp import warp
+
+TERMS = ("diff", "ssim", "grad", "int", "flow")
+
+_STAGE_HI = torch.tensor([t.stages[0] for t in TASKS])
+_STAGE_LO = torch.tensor([t.stages[1] for t in TASKS])
+_USE_MAX = torch.tensor([t.strategy == "max" for t in TASKS])
+
+
+class TrainStep(nn.Module):
+    def __init__(self, net: FusionNet, max_strength: float = 0.6) -> None:
+        super().__init__()
+        self.net = net
+        self.max_strength = max_strength
+
+    def forward(
+        self, a: torch.Tensor, b: torch.Tensor, task: torch.Tensor, chan: torch.Tensor, gen: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        n, _, h, w = a.shape
+        enc, den = self.net.encoder, self.net.denoiser
+        g, flow_true = random_deformation(n, h, w, gen)
+        b_mis = warp(b, g)
+        a_n, b_n = add_sensor_noise(a, gen), add_sensor_noise(b_mis, gen)
+
+        feat, comp_n, mask, flow = enc(torch.cat([a_n, b_n], 1), task)
+        comp_clean = mask * a + (1 - mask) * warp(b_mis, flow)
+        target = (mask * a + (1 - mask) * b).detach()
+
+        # timestep: strength s, then a point of the sampled range [0, s (T-1)]; stage from the fraction
+        s = 0.02 + torch.rand(n, generator=gen) * (self.max_strength - 0.02)
+        frac = torch.rand(n, generator=gen)
+        t = s * frac * (SCHEDULE.num_train_timesteps - 1)
+        stage = stage_of(frac, _STAGE_HI[task], _STAGE_LO[task])
+        feat_s, comp_s = feat, comp_n
+        flow_extra = torch.zeros(n)
+        other = (stage != 1).nonzero().flatten()
+        if other.numel() > 0:
+            first = torch.where((stage[other] == 0).view(-1, 1, 1, 1), b_n[other], a_n[other])
+            cond_s = torch.cat([first, torch.where((stage[other] == 0).view(-1, 1, 1, 1), b_n[other], a_n[other])], 1)
+            f2, c2, _, fl2 = enc(cond_s, task[other])
+            feat_s = feat.index_put((other,), f2)
+            comp_s = comp_n.index_put((other,), c2)
+            flow_extra = flow_extra.index_put((other,), L.epe(fl2, torch.zeros_like(fl2)))
+        eps = torch.randn(a.shape, generator=gen)
+        x_t = SCHEDULE.q_sample(comp_n.detach(), t, eps)
+        x0 = den(x_t, t, feat_s, comp_s)
+
+        chroma = chan > 0
+        use_max = _USE_MAX[task]
+        weight_x0 = SCHEDULE.abar(t).sqrt()
+
+        def fusion(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            yv = (~chroma).float()
+            ssim = L.ssim_loss(f, a, b) * yv
+            grad = L.grad_loss(f, a, b) * yv
+            inten = torch.where(chroma, L.chroma_loss(f, b), L.intensity_loss(f, a, b, use_max))
+            return ssim, grad, inten
+
+        s1, g1, i1 = fusion(comp_clean)
+        s2, g2, i2 = fusion(x0)
+        flow_term = L.epe(flow, flow_true) + 0.5 * L.smoothness(flow) + 0.5 * flow_extra
+        return {
+            "diff": L.charbonnier(x0, target).mean(),
+            "ssim": (s1 + weight_x0 * s2).mean(),
+            "grad": (g1 + weight_x0 * g2).mean(),
+            "int": (i1 + weight_x0 * i2).mean(),
+            "flow": flow_term.mean(),
+            "epe": L.epe(flow, flow_true).mean().detach(),
+            "epe0": flow_true.norm(dim=1).flatten(1).mean(1).mean().detach(),
+        }
