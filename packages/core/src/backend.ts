@@ -55,7 +55,8 @@ export class OrtBackend implements TensorBackend {
       outputNames: session.outputNames,
       async run(feeds: NamedTensors): Promise<NamedTensors> {
         const ortFeeds: Record<string, OrtTensor> = {};
-        for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(ortType(t.data), t.data, t.dims);
+        for (const [name, t] of Object.entries(feeds))
+          ortFeeds[name] = new ort.Tensor(ortType(t.data), t.data, t.dims);
         const out = await session.run(ortFeeds);
         const result: NamedTensors = {};
         for (const [name, t] of Object.entries(out)) {
@@ -94,7 +95,10 @@ export type ModelFunction = (feeds: NamedTensors) => NamedTensors | Promise<Name
  */
 export class FunctionBackend implements TensorBackend {
   constructor(
-    private readonly models: Record<string, { inputs: readonly string[]; outputs: readonly string[]; fn: ModelFunction }>,
+    private readonly models: Record<
+      string,
+      { inputs: readonly string[]; outputs: readonly string[]; fn: ModelFunction }
+    >,
   ) {}
 
   async load(model: Uint8Array | string): Promise<LoadedModel> {

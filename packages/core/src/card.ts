@@ -72,16 +72,24 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
     throw new Error(`${source}: ${msg}`);
   };
   const obj = (v: unknown, path: string): Record<string, unknown> =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`${path} must be an object`);
-  const num = (v: unknown, path: string): number => (typeof v === "number" && Number.isFinite(v) ? v : fail(`${path} must be a number`));
-  const str = (v: unknown, path: string): string => (typeof v === "string" && v ? v : fail(`${path} must be a non-empty string`));
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : fail(`${path} must be an object`);
+  const num = (v: unknown, path: string): number =>
+    typeof v === "number" && Number.isFinite(v) ? v : fail(`${path} must be a number`);
+  const str = (v: unknown, path: string): string =>
+    typeof v === "string" && v ? v : fail(`${path} must be a non-empty string`);
   const oneOf = <T extends string>(v: unknown, allowed: readonly T[], path: string): T =>
-    allowed.includes(v as T) ? (v as T) : fail(`${path} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+    allowed.includes(v as T)
+      ? (v as T)
+      : fail(`${path} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
 
   const root = obj(json, "the card");
   const contract = str(root.contract, "contract");
   if (!SUPPORTED_CONTRACTS.includes(contract)) {
-    fail(`contract '${contract}' is not supported by this fccf (supports ${SUPPORTED_CONTRACTS.join(", ")}); update fccf`);
+    fail(
+      `contract '${contract}' is not supported by this fccf (supports ${SUPPORTED_CONTRACTS.join(", ")}); update fccf`,
+    );
   }
   const graph = (v: unknown, path: string): GraphSpec => {
     const g = obj(v, path);
@@ -89,11 +97,21 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
       if (!Array.isArray(list)) return fail(`${p} must be a list`);
       return list.map((e, i) => {
         const o = obj(e, `${p}[${i}]`);
-        const shape = Array.isArray(o.shape) ? (o.shape as (number | string)[]) : fail(`${p}[${i}].shape must be a list`);
-        return { name: str(o.name, `${p}[${i}].name`), type: oneOf(o.type, ["float32", "int64"] as const, `${p}[${i}].type`), shape };
+        const shape = Array.isArray(o.shape)
+          ? (o.shape as (number | string)[])
+          : fail(`${p}[${i}].shape must be a list`);
+        return {
+          name: str(o.name, `${p}[${i}].name`),
+          type: oneOf(o.type, ["float32", "int64"] as const, `${p}[${i}].type`),
+          shape,
+        };
       });
     };
-    return { file: str(g.file, `${path}.file`), inputs: io(g.inputs, `${path}.inputs`), outputs: io(g.outputs, `${path}.outputs`) };
+    return {
+      file: str(g.file, `${path}.file`),
+      inputs: io(g.inputs, `${path}.inputs`),
+      outputs: io(g.outputs, `${path}.outputs`),
+    };
   };
   const graphs = obj(root.graphs, "graphs");
   const encoder = graph(graphs.encoder, "graphs.encoder");
@@ -113,14 +131,23 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
 
   const s = obj(root.schedule, "schedule");
   const schedule: ScheduleSpec = {
-    beta_schedule: oneOf(s.beta_schedule, ["linear", "scaled_linear", "squaredcos_cap_v2"] as const, "schedule.beta_schedule"),
+    beta_schedule: oneOf(
+      s.beta_schedule,
+      ["linear", "scaled_linear", "squaredcos_cap_v2"] as const,
+      "schedule.beta_schedule",
+    ),
     beta_start: num(s.beta_start, "schedule.beta_start"),
     beta_end: num(s.beta_end, "schedule.beta_end"),
     num_train_timesteps: num(s.num_train_timesteps, "schedule.num_train_timesteps"),
-    prediction_type: oneOf(s.prediction_type, ["epsilon", "sample", "v_prediction"] as const, "schedule.prediction_type"),
+    prediction_type: oneOf(
+      s.prediction_type,
+      ["epsilon", "sample", "v_prediction"] as const,
+      "schedule.prediction_type",
+    ),
   };
   const inputMultiple = num(root.input_multiple, "input_multiple");
-  if (!Number.isInteger(inputMultiple) || inputMultiple < 1) fail("input_multiple must be a positive integer");
+  if (!Number.isInteger(inputMultiple) || inputMultiple < 1)
+    fail("input_multiple must be a positive integer");
 
   const sampler = obj(root.sampler, "sampler");
   const steps = num(sampler.default_steps, "sampler.default_steps");
@@ -133,7 +160,8 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
     const stages = obj(t.stages, `${p}.stages`);
     const hi = num(stages.hi, `${p}.stages.hi`);
     const lo = num(stages.lo, `${p}.stages.lo`);
-    if (!(0 <= lo && lo <= hi && hi <= 1)) fail(`${p}.stages must satisfy 0 <= lo <= hi <= 1, got hi ${hi}, lo ${lo}`);
+    if (!(0 <= lo && lo <= hi && hi <= 1))
+      fail(`${p}.stages must satisfy 0 <= lo <= hi <= 1, got hi ${hi}, lo ${lo}`);
     const strength = num(t.default_strength, `${p}.default_strength`);
     if (!(strength >= 0 && strength <= 1)) fail(`${p}.default_strength must be in [0, 1]`);
     return {
@@ -164,7 +192,9 @@ export function findTask(card: ModelCard, nameOrId: string | number): TaskSpec {
   const key = String(nameOrId).toLowerCase();
   const task = card.tasks.find((t) => t.name.toLowerCase() === key || String(t.id) === key);
   if (!task) {
-    throw new Error(`unknown task '${nameOrId}' for model ${card.name}; known tasks: ${card.tasks.map((t) => t.name).join(", ")}`);
+    throw new Error(
+      `unknown task '${nameOrId}' for model ${card.name}; known tasks: ${card.tasks.map((t) => t.name).join(", ")}`,
+    );
   }
   return task;
 }

@@ -113,20 +113,32 @@ export class FusionEngine {
    * Fuses N single-channel pairs at once. `cond` is [N, 2, H, W] in [-1, 1] (A then B per pair),
    * H and W multiples of the card's input multiple.
    */
-  async fusePlanes(cond: Float32Array, n: number, h: number, w: number, options: FusePlanesOptions): Promise<FusePlanesResult> {
+  async fusePlanes(
+    cond: Float32Array,
+    n: number,
+    h: number,
+    w: number,
+    options: FusePlanesOptions,
+  ): Promise<FusePlanesResult> {
     const m = this.card.input_multiple;
     if (h % m || w % m) throw new RangeError(`planes are ${w}x${h}; pad them to a multiple of ${m}`);
-    if (cond.length !== n * 2 * h * w) throw new RangeError(`cond has ${cond.length} values, [${n}, 2, ${h}, ${w}] needs ${n * 2 * h * w}`);
+    if (cond.length !== n * 2 * h * w)
+      throw new RangeError(`cond has ${cond.length} values, [${n}, 2, ${h}, ${w}] needs ${n * 2 * h * w}`);
     const { strength, steps } = options;
-    if (!(strength >= 0 && strength <= 1)) throw new RangeError(`strength must be in [0, 1], got ${strength}`);
-    if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`steps must be a positive integer, got ${steps}`);
+    if (!(strength >= 0 && strength <= 1))
+      throw new RangeError(`strength must be in [0, 1], got ${strength}`);
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new RangeError(`steps must be a positive integer, got ${steps}`);
     const hw = h * w;
     const task = new BigInt64Array(n).fill(BigInt(options.taskId));
     let encoderRuns = 0;
     const report = (p: Omit<FusionProgress, "encoderRuns">) => options.onProgress?.({ ...p, encoderRuns });
 
     const encode = async (c: Float32Array): Promise<NamedTensors> => {
-      const out = await this.encoder.run({ cond: { data: c, dims: [n, 2, h, w] }, task: { data: task, dims: [n] } });
+      const out = await this.encoder.run({
+        cond: { data: c, dims: [n, 2, h, w] },
+        task: { data: task, dims: [n] },
+      });
       encoderRuns++;
       return out;
     };
@@ -137,7 +149,8 @@ export class FusionEngine {
     const T = this.card.schedule.num_train_timesteps;
     const tStart = Math.round(strength * (T - 1));
     report({ phase: "encoder", stage: 1, step: 0, steps: 0, nfe: 0 });
-    if (tStart === 0) return { fused: composite.slice(), composite, mask, flow, timesteps: [], stagesUsed: [] };
+    if (tStart === 0)
+      return { fused: composite.slice(), composite, mask, flow, timesteps: [], stagesUsed: [] };
 
     // The sampler spans [0, tStart] with all its steps: a schedule cut at tStart makes every
     // sampler's own spacing rule apply to the sampled range (the Python reference's plan).
@@ -153,12 +166,26 @@ export class FusionEngine {
 
     // Stage conditions, each encoded once when first needed.
     const conds: Record<Stage, () => Float32Array> = {
-      0: () => this.stackPairs(n, hw, (i) => warpedB(cond, flow, i, h, w), (i) => warpedB(cond, flow, i, h, w)),
+      0: () =>
+        this.stackPairs(
+          n,
+          hw,
+          (i) => warpedB(cond, flow, i, h, w),
+          (i) => warpedB(cond, flow, i, h, w),
+        ),
       1: () => cond,
-      2: () => this.stackPairs(n, hw, (i) => plane(cond, 2 * i, hw), (i) => plane(cond, 2 * i, hw)),
+      2: () =>
+        this.stackPairs(
+          n,
+          hw,
+          (i) => plane(cond, 2 * i, hw),
+          (i) => plane(cond, 2 * i, hw),
+        ),
     };
     const features: Partial<Record<Stage, NamedTensors>> = { 1: main };
-    const featureNames = this.card.graphs.denoiser.inputs.map((i) => i.name).filter((name) => name !== "x_t" && name !== "t");
+    const featureNames = this.card.graphs.denoiser.inputs
+      .map((i) => i.name)
+      .filter((name) => name !== "x_t" && name !== "t");
     const tensorT = new Float32Array(n);
     const x0 = new Float32Array(n * hw);
     let [hi, lo] = options.stages;
@@ -204,7 +231,12 @@ export class FusionEngine {
     return s;
   }
 
-  private stackPairs(n: number, hw: number, a: (i: number) => Float32Array, b: (i: number) => Float32Array): Float32Array {
+  private stackPairs(
+    n: number,
+    hw: number,
+    a: (i: number) => Float32Array,
+    b: (i: number) => Float32Array,
+  ): Float32Array {
     const out = new Float32Array(n * 2 * hw);
     for (let i = 0; i < n; i++) {
       out.set(a(i), 2 * i * hw);
@@ -234,7 +266,13 @@ function warpedB(cond: Float32Array, flow: Float32Array, i: number, h: number, w
  * Which source the estimate follows, in [-1, 1]: > 0 when its gradients correlate more with A's
  * than with (registered) B's, on the first (luma) pair.
  */
-export function dominance(x0: Float32Array, cond: Float32Array, flow: Float32Array, h: number, w: number): number {
+export function dominance(
+  x0: Float32Array,
+  cond: Float32Array,
+  flow: Float32Array,
+  h: number,
+  w: number,
+): number {
   const hw = h * w;
   const ca = gradientCorrelation(x0.subarray(0, hw), plane(cond, 0, hw), w, h);
   const cb = gradientCorrelation(x0.subarray(0, hw), warpedB(cond, flow, 0, h, w), w, h);

@@ -103,7 +103,9 @@ export class RecordedNoise implements NoiseSource {
     const draw = this.draws[this.index];
     if (!draw) throw new RangeError(`recorded noise exhausted after ${this.index} draws`);
     if (draw.length !== out.length) {
-      throw new RangeError(`recorded noise draw ${this.index} has ${draw.length} values, ${out.length} requested`);
+      throw new RangeError(
+        `recorded noise draw ${this.index} has ${draw.length} values, ${out.length} requested`,
+      );
     }
     for (let i = 0; i < out.length; i++) out[i] = draw[i]!;
     this.index++;
@@ -129,7 +131,8 @@ const scratch = new DataView(new ArrayBuffer(8));
  * ln m = 2 atanh(r), r = (m-1)/(m+1), |r| <= 0.172, summed to full double precision.
  */
 export function portableLog(x: number): number {
-  if (!(x > 0) || !Number.isFinite(x)) throw new RangeError(`portableLog needs a positive finite number, got ${x}`);
+  if (!(x > 0) || !Number.isFinite(x))
+    throw new RangeError(`portableLog needs a positive finite number, got ${x}`);
   let e = 0;
   if (x < 2.2250738585072014e-308) {
     x *= 2 ** 54; // subnormal: normalise first

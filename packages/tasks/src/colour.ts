@@ -5,7 +5,12 @@
 export const CHROMA_OFFSET = 128 / 255;
 
 /** BT.601 luma of RGB planes. */
-export function luma(r: Float32Array, g: Float32Array, b: Float32Array, out = new Float32Array(r.length)): Float32Array {
+export function luma(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  out = new Float32Array(r.length),
+): Float32Array {
   for (let i = 0; i < r.length; i++) out[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
   return out;
 }

@@ -1,4 +1,12 @@
-import { type FusePlanesResult, type FusionEngine, type FusionProgress, type NoiseSource, type TaskSpec, findTask, warpPlane } from "@fccf/core";
+import {
+  type FusePlanesResult,
+  type FusionEngine,
+  type FusionProgress,
+  type NoiseSource,
+  type TaskSpec,
+  findTask,
+  warpPlane,
+} from "@fccf/core";
 import { type RasterImage, checkRaster, fromPlanes, toPlanes } from "./image.js";
 import { crop, padReflect, paddedSize } from "./padding.js";
 import { planChannels } from "./plan.js";
@@ -80,7 +88,9 @@ export async function fuseImages(
     adaptiveStages: options.adaptiveStages,
     onProgress: options.onProgress,
   });
-  const fused = job.pairs.map((_, i) => fromUnit(crop(planes.fused.subarray(i * phw, (i + 1) * phw), pw, w, h)));
+  const fused = job.pairs.map((_, i) =>
+    fromUnit(crop(planes.fused.subarray(i * phw, (i + 1) * phw), pw, w, h)),
+  );
   const mask = crop(planes.mask.subarray(0, phw), pw, w, h);
   const dx = planes.flow.subarray(0, phw);
   const dy = planes.flow.subarray(phw, 2 * phw);

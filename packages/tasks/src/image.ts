@@ -26,7 +26,9 @@ export function checkRaster(img: RasterImage, label = "image"): void {
     throw new RangeError(`${label}: invalid size ${width}x${height}`);
   }
   if (bitDepth === 8 ? !(data instanceof Uint8Array) : !(data instanceof Uint16Array)) {
-    throw new TypeError(`${label}: ${bitDepth}-bit image needs a ${bitDepth === 8 ? "Uint8Array" : "Uint16Array"}`);
+    throw new TypeError(
+      `${label}: ${bitDepth}-bit image needs a ${bitDepth === 8 ? "Uint8Array" : "Uint16Array"}`,
+    );
   }
   if (data.length !== width * height * channels) {
     throw new RangeError(`${label}: ${data.length} samples for ${width}x${height}x${channels}`);
@@ -64,13 +66,15 @@ export function toPlanes(img: RasterImage): Planes {
 export function fromPlanes(p: Planes, bitDepth: 8 | 16 = p.bitDepth): RasterImage {
   const { width, height, planes } = p;
   const channels = planes.length;
-  if (channels !== 1 && channels !== 3) throw new RangeError(`fromPlanes needs 1 or 3 planes, got ${channels}`);
+  if (channels !== 1 && channels !== 3)
+    throw new RangeError(`fromPlanes needs 1 or 3 planes, got ${channels}`);
   const n = width * height;
   const max = bitDepth === 8 ? 255 : 65535;
   const data = bitDepth === 8 ? new Uint8Array(n * channels) : new Uint16Array(n * channels);
   for (let c = 0; c < channels; c++) {
     const plane = planes[c]!;
-    if (plane.length !== n) throw new RangeError(`plane ${c} has ${plane.length} values for ${width}x${height}`);
+    if (plane.length !== n)
+      throw new RangeError(`plane ${c} has ${plane.length} values for ${width}x${height}`);
     for (let i = 0, j = c; i < n; i++, j += channels) {
       const v = roundHalfEven(plane[i]! * max);
       data[j] = v < 0 ? 0 : v > max ? max : v;

@@ -1,0 +1,266 @@
+// The engine on a JavaScript model with known behaviour: checks the composite path, the
+// hierarchical stage conditions, determinism and the image-level plan handling.
+import { FunctionBackend, FusionEngine, type NamedTensors, parseCard, warpPlane } from "@fccf/core";
+import "@fccf/samplers";
+import { fuseImages } from "@fccf/tasks";
+import { describe, expect, it } from "vitest";
+
+const graphIO = (names: string[]) =>
+  names.map((name) => ({ name, type: "float32", shape: ["N", 1, "H", "W"] }));
+
+function card(): ReturnType<typeof parseCard> {
+  return parseCard({
+    contract: "fccf-model/1",
+    name: "analytic-test",
+    graphs: {
+      encoder: {
+        file: "encoder",
+        inputs: [
+          { name: "cond", type: "float32", shape: ["N", 2, "H", "W"] },
+          { name: "task", type: "int64", shape: ["N"] },
+        ],
+        outputs: graphIO(["feat0", "comp", "mask", "flow"]),
+      },
+      denoiser: {
+        file: "denoiser",
+        inputs: graphIO(["x_t", "t", "feat0", "comp"]),
+        outputs: graphIO(["x0"]),
+      },
+    },
+    schedule: {
+      beta_schedule: "linear",
+      beta_start: 1e-4,
+      beta_end: 0.02,
+      num_train_timesteps: 1000,
+      prediction_type: "sample",
+    },
+    sampler: { name: "dpmsolver++", default_steps: 6 },
+    input_multiple: 8,
+    tasks: [
+      {
+        id: 0,
+        name: "VI-IR",
+        source_a: "vi",
+        source_b: "ir",
+        plan: "y",
+        strategy: "max",
+        stages: { hi: 0.8, lo: 0.2 },
+        default_strength: 0.5,
+      },
+      {
+        id: 3,
+        name: "MED-SPECT",
+        source_a: "MRI",
+        source_b: "SPECT",
+        plan: "full-colour",
+        strategy: "max",
+        stages: { hi: 0.8, lo: 0.2 },
+        default_strength: 0,
+      },
+    ],
+  });
+}
+
+/**
+ * Encoder: mask 0.25 everywhere, flow (dx, dy) = (1, 0), comp = m*a + (1-m)*warp(b); feat0 = cond.
+ * Denoiser: x0 = comp + k * (x_t - comp) (k = 0 is a perfect denoiser of the composite).
+ */
+function backend(k: number, log: { conds: Float32Array[]; ts: number[] }) {
+  return new FunctionBackend({
+    encoder: {
+      inputs: ["cond", "task"],
+      outputs: ["feat0", "comp", "mask", "flow"],
+      fn: ({ cond }): NamedTensors => {
+        const [n, , h, w] = cond!.dims as number[];
+        const c = cond!.data as Float32Array;
+        log.conds.push(c.slice());
+        const hw = h! * w!;
+        const comp = new Float32Array(n! * hw);
+        const mask = new Float32Array(n! * hw).fill(0.25);
+        const flow = new Float32Array(n! * 2 * hw);
+        for (let i = 0; i < n!; i++) {
+          flow.fill(1, 2 * i * hw, (2 * i + 1) * hw);
+          const a = c.subarray(2 * i * hw, (2 * i + 1) * hw);
+          const b = warpPlane(
+            c.slice((2 * i + 1) * hw, (2 * i + 2) * hw),
+            flow.subarray(2 * i * hw, (2 * i + 1) * hw),
+            new Float32Array(hw),
+            w!,
+            h!,
+          );
+          for (let j = 0; j < hw; j++) comp[i * hw + j] = 0.25 * a[j]! + 0.75 * b[j]!;
+        }
+        const dims4 = (ch: number) => [n!, ch, h!, w!];
+        return {
+          feat0: { data: c, dims: dims4(2) },
+          comp: { data: comp, dims: dims4(1) },
+          mask: { data: mask, dims: dims4(1) },
+          flow: { data: flow, dims: dims4(2) },
+        };
+      },
+    },
+    denoiser: {
+      inputs: ["x_t", "t", "feat0", "comp"],
+      outputs: ["x0"],
+      fn: ({ x_t, t, comp }): NamedTensors => {
+        log.ts.push((t!.data as Float32Array)[0]!);
+        const x = x_t!.data as Float32Array;
+        const c = comp!.data as Float32Array;
+        return { x0: { data: x.map((v, i) => c[i]! + k * (v - c[i]!)), dims: x_t!.dims } };
+      },
+    },
+  });
+}
+
+async function engine(k: number) {
+  const log = { conds: [] as Float32Array[], ts: [] as number[] };
+  const c = card();
+  return { engine: await FusionEngine.load(c, backend(k, log), async (f) => f), log };
+}
+
+function pair(w: number, h: number): Float32Array {
+  const cond = new Float32Array(2 * w * h);
+  for (let i = 0; i < w * h; i++) {
+    cond[i] = Math.sin(i * 0.37);
+    cond[w * h + i] = Math.cos(i * 0.11) * 0.8;
+  }
+  return cond;
+}
+
+describe("FusionEngine", () => {
+  it("strength 0 returns the registered composite without calling the denoiser", async () => {
+    const { engine: e, log } = await engine(0);
+    const r = await e.fusePlanes(pair(16, 8), 1, 8, 16, {
+      taskId: 0,
+      stages: [0.8, 0.2],
+      strength: 0,
+      steps: 5,
+    });
+    expect(Array.from(r.fused)).toEqual(Array.from(r.composite));
+    expect(log.ts).toEqual([]);
+    expect(log.conds.length).toBe(1);
+  });
+
+  it("recovers the composite exactly with a perfect x0 denoiser (DPM-Solver++ keeps x_t on the path)", async () => {
+    const { engine: e } = await engine(0);
+    // stages [1, 0]: every step is conditioned on (A, B), whose composite the denoiser returns
+    const r = await e.fusePlanes(pair(16, 8), 1, 8, 16, {
+      taskId: 0,
+      stages: [1, 0],
+      strength: 0.6,
+      steps: 8,
+      seed: 3,
+    });
+    expect(r.stagesUsed.every((s) => s === 1)).toBe(true);
+    for (let i = 0; i < r.fused.length; i++)
+      expect(Math.abs(r.fused[i]! - r.composite[i]!)).toBeLessThan(1e-5);
+  });
+
+  it("switches conditions (B', B') -> (A, B) -> (A, A) by t / t_start and encodes each stage once", async () => {
+    const { engine: e, log } = await engine(0.3);
+    const w = 16;
+    const h = 8;
+    const hw = w * h;
+    const cond = pair(w, h);
+    const r = await e.fusePlanes(cond, 1, h, w, {
+      taskId: 0,
+      stages: [0.7, 0.3],
+      strength: 0.5,
+      steps: 10,
+      seed: 1,
+    });
+    const tStart = Math.round(0.5 * 999);
+    expect(r.timesteps[0]).toBe(tStart);
+    expect(r.timesteps.length).toBe(10);
+    expect(r.stagesUsed).toEqual(r.timesteps.map((t) => (t / tStart > 0.7 ? 0 : t / tStart > 0.3 ? 1 : 2)));
+    expect(new Set(r.stagesUsed)).toEqual(new Set([0, 1, 2]));
+    // encoder runs: (A, B) first, then (B', B') and (A, A) when first needed
+    expect(log.conds.length).toBe(3);
+    const bAligned = warpPlane(cond.slice(hw), new Float32Array(hw).fill(1), new Float32Array(hw), w, h);
+    expect(Array.from(log.conds[1]!.subarray(0, hw))).toEqual(Array.from(bAligned));
+    expect(Array.from(log.conds[1]!.subarray(hw))).toEqual(Array.from(bAligned));
+    expect(Array.from(log.conds[2]!.subarray(0, hw))).toEqual(Array.from(cond.subarray(0, hw)));
+    expect(Array.from(log.conds[2]!.subarray(hw))).toEqual(Array.from(cond.subarray(0, hw)));
+    // the denoiser is called at the plan's times
+    expect(log.ts).toEqual(r.timesteps);
+  });
+
+  it("is deterministic per seed and any registered sampler can drive it", async () => {
+    const run = async (seed: number, sampler?: string) => {
+      const { engine: e } = await engine(0.5);
+      return (
+        await e.fusePlanes(pair(16, 8), 1, 8, 16, {
+          taskId: 0,
+          stages: [0.8, 0.2],
+          strength: 0.4,
+          steps: 6,
+          seed,
+          sampler,
+        })
+      ).fused;
+    };
+    const a = await run(5);
+    expect(Buffer.from((await run(5)).buffer).equals(Buffer.from(a.buffer))).toBe(true);
+    expect(Buffer.from((await run(6)).buffer).equals(Buffer.from(a.buffer))).toBe(false);
+    const ddim = await run(5, "ddim");
+    expect(ddim.length).toBe(a.length);
+    expect(ddim.every(Number.isFinite)).toBe(true);
+  });
+
+  it("rejects unpadded planes and bad strengths with clear messages", async () => {
+    const { engine: e } = await engine(0);
+    await expect(
+      e.fusePlanes(new Float32Array(2 * 10 * 8), 1, 8, 10, {
+        taskId: 0,
+        stages: [0.8, 0.2],
+        strength: 0.1,
+        steps: 2,
+      }),
+    ).rejects.toThrow(/pad them to a multiple of 8/);
+    await expect(
+      e.fusePlanes(pair(16, 8), 1, 8, 16, { taskId: 0, stages: [0.8, 0.2], strength: 1.5, steps: 2 }),
+    ).rejects.toThrow(/strength must be in \[0, 1\]/);
+  });
+});
+
+describe("fuseImages", () => {
+  it("pads odd sizes, keeps A's chroma for the y plan and returns the mask in A's frame", async () => {
+    const { engine: e, log } = await engine(0);
+    const w = 13;
+    const h = 7;
+    const rgb = new Uint8Array(w * h * 3).map((_, i) => (i * 53) % 256);
+    const grey = new Uint8Array(w * h).map((_, i) => (i * 17) % 256);
+    const r = await fuseImages(
+      e,
+      { width: w, height: h, channels: 3, bitDepth: 8, data: rgb },
+      { width: w, height: h, channels: 1, bitDepth: 8, data: grey },
+      { task: "vi-ir", strength: 0 },
+    );
+    expect(r.image.width).toBe(w);
+    expect(r.image.channels).toBe(3);
+    expect(r.mask.length).toBe(w * h);
+    expect(log.conds[0]!.length).toBe(2 * 16 * 8);
+    expect(r.task.name).toBe("VI-IR");
+  });
+  it("runs the three full-colour pairs as one batch", async () => {
+    const { engine: e, log } = await engine(0);
+    const mri = new Uint8Array(8 * 8).fill(100);
+    const spect = new Uint8Array(8 * 8 * 3).map((_, i) => (i % 3 === 0 ? 200 : 30));
+    const r = await fuseImages(
+      e,
+      { width: 8, height: 8, channels: 1, bitDepth: 8, data: mri },
+      { width: 8, height: 8, channels: 3, bitDepth: 8, data: spect },
+      { task: "MED-SPECT" },
+    );
+    expect(log.conds[0]!.length).toBe(3 * 2 * 64);
+    expect(r.image.channels).toBe(3);
+    await expect(
+      fuseImages(
+        e,
+        { width: 8, height: 8, channels: 1, bitDepth: 8, data: mri },
+        { width: 8, height: 8, channels: 1, bitDepth: 8, data: mri },
+        { task: "nope" },
+      ),
+    ).rejects.toThrow(/unknown task 'nope'.*known tasks: VI-IR, MED-SPECT/);
+  });
+});
