@@ -3,9 +3,9 @@
 // comparing every model input, model output, intermediate sample and the final sample.
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { ScheduleConfig } from "@fccf/core";
 import { NoiseSchedule, RecordedNoise, maxAbs, samplers } from "@fccf/core";
 import { GaussianModel } from "./analytic.js";
+import { translateConfig } from "./conformance-config.js";
 import "./index.js";
 
 /** Fixture class key -> fccf sampler name. */
@@ -22,7 +22,6 @@ const CLASS_TO_SAMPLER: Record<string, string> = {
   kdpm2: "kdpm2",
 };
 const ORIG_TO_CLASS: Record<string, string> = { dpmsolver_orig: "dpm_multistep", unipc_orig: "unipc" };
-const SCHEDULE_KEYS = ["num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "trained_betas"];
 
 interface Step {
   t?: number;
@@ -47,26 +46,6 @@ interface Case {
   x_final: number[];
   diffusers_equivalent?: { id: string; config: Record<string, unknown> };
   diffusers_timesteps?: number[];
-}
-
-const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
-
-/** Splits a diffusers scheduler config into the noise schedule and the fccf sampler options. */
-export function translateConfig(
-  config: Record<string, unknown>,
-  stepKwargs: Record<string, unknown> = {},
-): { schedule: ScheduleConfig; options: Record<string, unknown> } {
-  const schedule: ScheduleConfig = {
-    numTrainTimesteps: config.num_train_timesteps as number | undefined,
-    betaStart: config.beta_start as number | undefined,
-    betaEnd: config.beta_end as number | undefined,
-    betaSchedule: config.beta_schedule as ScheduleConfig["betaSchedule"],
-    trainedBetas: config.trained_betas as number[] | null | undefined,
-  };
-  const options: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) if (!SCHEDULE_KEYS.includes(k)) options[camel(k)] = v;
-  for (const [k, v] of Object.entries(stepKwargs)) options[camel(k)] = v;
-  return { schedule, options };
 }
 
 interface Outcome {

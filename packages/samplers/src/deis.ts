@@ -1,0 +1,118 @@
+// DEIS (Zhang & Chen 2023), log-rho multistep variant, diffusers `DEISMultistepScheduler` semantics:
+// the noise prediction is extrapolated by a Lagrange polynomial in log(rho), rho = sigma/alpha, and
+// integrated exactly against d(rho).
+import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
+import { option, predictionToX0 } from "@fccf/core";
+import {
+  Buffers,
+  History,
+  alphaSigma,
+  fixedOption,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedFlowOptions,
+  unsupportedSigmaOptions,
+  unsupportedThresholdOptions,
+} from "./common.js";
+import { solverTimesteps } from "./timesteps.js";
+
+const options = {
+  predictionType: predictionOption(),
+  solverOrder: option.number(2, "solver order (1, 2 or 3)", { integer: true, min: 1, max: 3 }),
+  algorithmType: fixedOption("deis", "DEIS algorithm"),
+  solverType: fixedOption("logrho", "DEIS polynomial variable"),
+  lowerOrderFinal: option.bool(true, "use lower orders for the last steps when steps < 15"),
+  timestepSpacing: spacingOption("linspace"),
+  stepsOffset: stepsOffsetOption(),
+  ...unsupportedSigmaOptions,
+  ...unsupportedThresholdOptions,
+  ...unsupportedFlowOptions,
+};
+type Config = ConfigOf<typeof options>;
+
+function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
+  const T = schedule.numTrainTimesteps;
+  const timesteps = solverTimesteps("deis", c.timestepSpacing, steps, T, c.stepsOffset);
+  return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), schedule.sigmas[0]!], initNoiseSigma: 1 };
+}
+
+// Antiderivatives of the Lagrange basis polynomials in log(rho) (order 2 and 3 of DEIS).
+function ind2(t: number, b: number, c: number): number {
+  return (t * (-Math.log(c) + Math.log(t) - 1)) / (Math.log(b) - Math.log(c));
+}
+function ind3(t: number, b: number, c: number, d: number): number {
+  const lt = Math.log(t);
+  const lc = Math.log(c);
+  const ld = Math.log(d);
+  const num = t * (lc * (ld - lt + 1) - ld * lt + ld + lt ** 2 - 2 * lt + 2);
+  return num / ((Math.log(b) - lc) * (Math.log(b) - ld));
+}
+
+function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
+  const n = p.timesteps.length;
+  const history = new History(c.solverOrder);
+  const buf = new Buffers();
+  let lowerOrderNums = 0;
+  return {
+    step(out: FloatArray, x: FloatArray, i: number) {
+      const lowerFinal = i === n - 1 && c.lowerOrderFinal && n < 15;
+      const lowerSecond = i === n - 2 && c.lowerOrderFinal && n < 15;
+      // DEIS integrates eps, recomputed from the x0 estimate (so every parameterisation works).
+      const [alpha, sigma] = alphaSigma(p.levels[i]!);
+      const eps = predictionToX0(c.predictionType, out, x, alpha, sigma, buf.get(0, x));
+      for (let j = 0; j < eps.length; j++) eps[j] = (x[j]! - alpha * eps[j]!) / sigma;
+      history.push(eps);
+      let order = 3;
+      if (c.solverOrder === 1 || lowerOrderNums < 1 || lowerFinal) order = 1;
+      else if (c.solverOrder === 2 || lowerOrderNums < 2 || lowerSecond) order = 2;
+      update(order, p.levels, i, history, x);
+      if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
+    },
+  };
+}
+
+function update(order: number, levels: readonly number[], i: number, history: History, x: FloatArray): void {
+  const [alphaT, sigmaT] = alphaSigma(levels[i + 1]!);
+  const [alphaS0, sigmaS0] = alphaSigma(levels[i]!);
+  const m0 = history.at(1);
+  const nx = x.length;
+  if (order === 1) {
+    const h = Math.log(alphaT) - Math.log(sigmaT) - (Math.log(alphaS0) - Math.log(sigmaS0));
+    const a = alphaT / alphaS0;
+    const b = -(sigmaT * (Math.exp(h) - 1));
+    for (let j = 0; j < nx; j++) x[j] = a * x[j]! + b * m0[j]!;
+    return;
+  }
+  const [alphaS1, sigmaS1] = alphaSigma(levels[i - 1]!);
+  const rhoT = sigmaT / alphaT;
+  const rhoS0 = sigmaS0 / alphaS0;
+  const rhoS1 = sigmaS1 / alphaS1;
+  const m1 = history.at(2);
+  if (order === 2) {
+    const c1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
+    const c2 = ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0);
+    for (let j = 0; j < nx; j++) x[j] = alphaT * (x[j]! / alphaS0 + c1 * m0[j]! + c2 * m1[j]!);
+    return;
+  }
+  const [alphaS2, sigmaS2] = alphaSigma(levels[i - 2]!);
+  const rhoS2 = sigmaS2 / alphaS2;
+  const m2 = history.at(3);
+  const c1 = ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2);
+  const c2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
+  const c3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);
+  for (let j = 0; j < nx; j++) x[j] = alphaT * (x[j]! / alphaS0 + c1 * m0[j]! + c2 * m1[j]! + c3 * m2[j]!);
+}
+
+/** DEIS multistep (log-rho), orders 1-3. Alias: Deis. */
+export const deis: SamplerPlugin<typeof options> = {
+  name: "deis",
+  aliases: ["Deis", "deis-multistep"],
+  description: "DEIS multistep (log-rho polynomial extrapolation, orders 1-3)",
+  options,
+  space: "VP",
+  order: (c) => c.solverOrder,
+  stochastic: () => false,
+  plan,
+  start,
+};

@@ -1,0 +1,51 @@
+// Euler-ancestral (k-diffusion `sample_euler_ancestral`, diffusers `EulerAncestralDiscreteScheduler`):
+// an Euler step down to sigma_down, then fresh noise of std sigma_up, with sigma_down^2 + sigma_up^2
+// = sigma_next^2.
+import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
+import { vePredictionToX0 } from "@fccf/core";
+import { Buffers, fixedOption, predictionOption, spacingOption, stepsOffsetOption } from "./common.js";
+import { scaleVeInput, veBase } from "./ve-plan.js";
+
+const options = {
+  predictionType: predictionOption(),
+  timestepSpacing: spacingOption("linspace"),
+  stepsOffset: stepsOffsetOption(),
+  rescaleBetasZeroSnr: fixedOption(false, "zero-terminal-SNR rescaling"),
+};
+type Config = ConfigOf<typeof options>;
+
+function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
+  const base = veBase("euler-ancestral", schedule, c.timestepSpacing, steps, c.stepsOffset);
+  return { timesteps: base.timesteps, levels: base.sigmas, initNoiseSigma: base.initNoiseSigma };
+}
+
+function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
+  const buf = new Buffers();
+  return {
+    scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
+    step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
+      const sigma = p.levels[i]!;
+      const next = p.levels[i + 1]!;
+      const x0 = vePredictionToX0(c.predictionType, out, x, sigma, buf.get(0, x));
+      const up = ((next ** 2 * (sigma ** 2 - next ** 2)) / sigma ** 2) ** 0.5;
+      const down = (next ** 2 - up ** 2) ** 0.5;
+      const dt = down - sigma;
+      const z = buf.get(1, x);
+      noise!.fill(z);
+      for (let j = 0; j < x.length; j++) x[j] = x[j]! + ((x[j]! - x0[j]!) / sigma) * dt + z[j]! * up;
+    },
+  };
+}
+
+/** Euler-ancestral (stochastic, first order). */
+export const eulerAncestral: SamplerPlugin<typeof options> = {
+  name: "euler-ancestral",
+  aliases: ["euler_a", "euler-a", "Euler-ancestral", "euler_ancestral"],
+  description: "Euler-ancestral (VE, stochastic, first order)",
+  options,
+  space: "VE",
+  order: () => 1,
+  stochastic: () => true,
+  plan,
+  start,
+};

@@ -1,0 +1,32 @@
+// Plans of the Karras-style (VE) samplers: float timesteps, sigmas interpolated in t, a final 0.
+import type { FloatArray, NoiseSchedule } from "@fccf/core";
+import { type Spacing, karrasTimesteps } from "./timesteps.js";
+
+export interface VeBase {
+  timesteps: number[];
+  sigmas: number[];
+  initNoiseSigma: number;
+}
+
+export function veBase(
+  name: string,
+  schedule: NoiseSchedule,
+  spacing: Spacing,
+  steps: number,
+  offset: number,
+  finalSigma = 0,
+): VeBase {
+  const timesteps = karrasTimesteps(name, spacing, steps, schedule.numTrainTimesteps, offset);
+  const sigmas = [...timesteps.map((t) => schedule.sigmaAt(t)), finalSigma];
+  const max = Math.max(...sigmas);
+  // Pure noise at the top of a leading plan is scaled for the VP-equivalent variance (diffusers).
+  const initNoiseSigma = spacing === "linspace" || spacing === "trailing" ? max : (max * max + 1) ** 0.5;
+  return { timesteps, sigmas, initNoiseSigma };
+}
+
+/** Model input of a VE state at level s: x / sqrt(s^2 + 1) (the VP state the network was trained on). */
+export function scaleVeInput(x: FloatArray, s: number, out: FloatArray): FloatArray {
+  const k = 1 / (s * s + 1) ** 0.5;
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! * k;
+  return out;
+}
