@@ -3,7 +3,12 @@
 // logic is testable and usable without this script.
 import { resolve } from "node:path";
 
-const suites: Record<string, () => Promise<{ runConformance: (dir: string, log: (line: string) => void) => Promise<{ passed: number; failed: number }> }>> = {
+const suites: Record<
+  string,
+  () => Promise<{
+    runConformance: (dir: string, log: (line: string) => void) => Promise<{ passed: number; failed: number }>;
+  }>
+> = {
   samplers: () => import("../packages/samplers/src/conformance.ts"),
   metrics: () => import("../packages/metrics/src/conformance.ts"),
 };

@@ -10,6 +10,7 @@ interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  fuse: () => import("./commands/fuse.js"),
   sample: () => import("./commands/sample.js"),
   eval: () => import("./commands/eval.js"),
 };

@@ -13,7 +13,9 @@ const formats = new Set([".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp"]);
 export async function writeImage(path: string, img: RasterImage): Promise<void> {
   const ext = extname(path).toLowerCase();
   if (!formats.has(ext)) {
-    throw new UserError(`${path}: cannot write '${ext || "no extension"}' files; use .png, .tif, .jpg or .webp`);
+    throw new UserError(
+      `${path}: cannot write '${ext || "no extension"}' files; use .png, .tif, .jpg or .webp`,
+    );
   }
   const sixteen = img.bitDepth === 16 && (ext === ".png" || ext === ".tif" || ext === ".tiff");
   let data: Uint8Array | Uint16Array = img.data;

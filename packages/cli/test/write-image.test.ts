@@ -24,12 +24,20 @@ describe("writeImage", () => {
     const meta = await sharp(path).metadata();
     expect(meta.depth).toBe("ushort");
     const back = await sharp(path).toColourspace("grey16").raw({ depth: "ushort" }).toBuffer();
-    expect(Array.from(new Uint16Array(back.buffer, back.byteOffset, back.length / 2))).toEqual(Array.from(data));
+    expect(Array.from(new Uint16Array(back.buffer, back.byteOffset, back.length / 2))).toEqual(
+      Array.from(data),
+    );
   });
   it("rejects unknown extensions without leaving files behind", async () => {
-    await expect(writeImage(join(dir, "x.bmpx"), { width: 1, height: 1, channels: 1, bitDepth: 8, data: new Uint8Array(1) })).rejects.toThrow(
-      /cannot write '.bmpx'/,
-    );
+    await expect(
+      writeImage(join(dir, "x.bmpx"), {
+        width: 1,
+        height: 1,
+        channels: 1,
+        bitDepth: 8,
+        data: new Uint8Array(1),
+      }),
+    ).rejects.toThrow(/cannot write '.bmpx'/);
     expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 });

@@ -121,8 +121,8 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-const LN2 = 0.6931471805599453;
-const SQRT1_2 = 0.7071067811865476;
+const LN2 = Math.LN2;
+const SQRT1_2 = Math.SQRT1_2;
 const scratch = new DataView(new ArrayBuffer(8));
 
 /**

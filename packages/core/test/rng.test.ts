@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { RecordedNoise, SeededNoise, portableLog } from "../src/rng.js";
+import { portableLog, RecordedNoise, SeededNoise } from "../src/rng.js";
 
 describe("portableLog", () => {
   it("agrees with Math.log to within 1 ulp-ish over many magnitudes", () => {
-    for (const x of [1e-300, 5e-324, 1e-10, 0.1, 0.5, 0.7071, 0.9999999, 1, 1.0000001, 1.5, 2, 3, 10, 12345.678, 1e300]) {
+    for (const x of [
+      1e-300, 5e-324, 1e-10, 0.1, 0.5, 0.7071, 0.9999999, 1, 1.0000001, 1.5, 2, 3, 10, 12345.678, 1e300,
+    ]) {
       const ref = Math.log(x);
       expect(Math.abs(portableLog(x) - ref)).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(ref)));
     }
@@ -30,7 +32,9 @@ describe("SeededNoise", () => {
     const x = new Float64Array(4);
     new SeededNoise(0).fill(x);
     // If this changes, every seeded output of fccf changes: treat as a breaking change.
-    expect(Array.from(x)).toEqual([-1.6490787019795485, 1.724501870961347, -1.6547313173961047, -0.40660376262983305]);
+    expect(Array.from(x)).toEqual([
+      -1.6490787019795485, 1.724501870961347, -1.6547313173961047, -0.40660376262983305,
+    ]);
   });
   it("has standard-normal moments", () => {
     const n = 200_000;
@@ -58,7 +62,10 @@ describe("SeededNoise", () => {
 
 describe("RecordedNoise", () => {
   it("replays draws in order and checks lengths", () => {
-    const r = new RecordedNoise([[1, 2], [3, 4, 5]]);
+    const r = new RecordedNoise([
+      [1, 2],
+      [3, 4, 5],
+    ]);
     const a = new Float32Array(2);
     r.fill(a);
     expect(Array.from(a)).toEqual([1, 2]);

@@ -20,7 +20,12 @@ describe("FunctionBackend", () => {
     double: {
       inputs: ["x"],
       outputs: ["y"],
-      fn: ({ x }) => ({ y: tensor(Float32Array.from(x!.data as Float32Array, (v) => 2 * v), x!.dims) }),
+      fn: ({ x }) => ({
+        y: tensor(
+          Float32Array.from(x!.data as Float32Array, (v) => 2 * v),
+          x!.dims,
+        ),
+      }),
     },
   });
   it("runs a registered function", async () => {

@@ -34,6 +34,8 @@ describe("warpPlane", () => {
     expect(Array.from(shifted.subarray(0, w))).toEqual([1, 2, 3, 4, 4]);
   });
   it("rejects mismatched planes", () => {
-    expect(() => warpPlane(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2)).toThrow(/2x2 = 4/);
+    expect(() => warpPlane(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2)).toThrow(
+      /2x2 = 4/,
+    );
   });
 });

@@ -2,13 +2,13 @@ import {
   type FusePlanesResult,
   type FusionEngine,
   type FusionProgress,
+  findTask,
   type NoiseSource,
   type TaskSpec,
-  findTask,
   warpPlane,
 } from "@fccf/core";
-import { type RasterImage, checkRaster, fromPlanes, toPlanes } from "./image.js";
-import { crop, padReflect, paddedSize } from "./padding.js";
+import { checkRaster, fromPlanes, type RasterImage, toPlanes } from "./image.js";
+import { crop, paddedSize, padReflect } from "./padding.js";
 import { planChannels } from "./plan.js";
 
 /** Options of {@link fuseImages}; unset values come from the model card's task defaults. */

@@ -1,5 +1,5 @@
-export * from "./image.js";
 export * from "./colour.js";
+export * from "./fuse.js";
+export * from "./image.js";
 export * from "./padding.js";
 export * from "./plan.js";
-export * from "./fuse.js";

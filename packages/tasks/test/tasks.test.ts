@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rgbToYCbCr, yCbCrToRgb } from "../src/colour.js";
 import { fromPlanes, roundHalfEven, toPlanes } from "../src/image.js";
-import { crop, padReflect, paddedSize } from "../src/padding.js";
+import { crop, paddedSize, padReflect } from "../src/padding.js";
 import { planChannels } from "../src/plan.js";
 
 function rand(n: number, seed: number): Float32Array {
@@ -16,7 +16,11 @@ function rand(n: number, seed: number): Float32Array {
 
 describe("colour", () => {
   it("maps JPEG reference colours", () => {
-    const [y, cb, cr] = rgbToYCbCr([new Float32Array([1, 0, 0]), new Float32Array([0, 1, 0]), new Float32Array([0, 0, 1])]);
+    const [y, cb, cr] = rgbToYCbCr([
+      new Float32Array([1, 0, 0]),
+      new Float32Array([0, 1, 0]),
+      new Float32Array([0, 0, 1]),
+    ]);
     // red, green, blue in JPEG YCbCr (8-bit scale)
     expect(y[0]! * 255).toBeCloseTo(76.245, 3);
     expect(cb[0]! * 255).toBeCloseTo(84.97, 2);
@@ -28,7 +32,8 @@ describe("colour", () => {
   it("round-trips RGB through YCbCr", () => {
     const rgb = [rand(1000, 1), rand(1000, 2), rand(1000, 3)];
     const back = yCbCrToRgb(rgbToYCbCr(rgb));
-    for (let c = 0; c < 3; c++) for (let i = 0; i < 1000; i++) expect(Math.abs(back[c]![i]! - rgb[c]![i]!)).toBeLessThan(2e-6);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < 1000; i++) expect(Math.abs(back[c]![i]! - rgb[c]![i]!)).toBeLessThan(2e-6);
   });
 });
 
@@ -44,13 +49,24 @@ describe("raster <-> planes", () => {
     expect(Array.from(back.data)).toEqual(Array.from(d16));
   });
   it("drops alpha and rejects inconsistent buffers", () => {
-    const rgba = { width: 1, height: 1, channels: 4 as const, bitDepth: 8 as const, data: new Uint8Array([10, 20, 30, 0]) };
+    const rgba = {
+      width: 1,
+      height: 1,
+      channels: 4 as const,
+      bitDepth: 8 as const,
+      data: new Uint8Array([10, 20, 30, 0]),
+    };
     expect(toPlanes(rgba).planes.length).toBe(3);
     expect(() => toPlanes({ ...rgba, data: new Uint8Array(3) })).toThrow(/3 samples for 1x1x4/);
     expect(() => toPlanes({ ...rgba, bitDepth: 16 })).toThrow(/Uint16Array/);
   });
   it("clamps out-of-range floats and rounds ties to even when quantising", () => {
-    const img = fromPlanes({ width: 3, height: 1, bitDepth: 8, planes: [new Float32Array([-0.2, 0.5, 1.3])] });
+    const img = fromPlanes({
+      width: 3,
+      height: 1,
+      bitDepth: 8,
+      planes: [new Float32Array([-0.2, 0.5, 1.3])],
+    });
     expect(Array.from(img.data)).toEqual([0, 128, 255]);
     expect([0.5, 1.5, 2.5, -0.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual([0, 2, 2, -0, 2, 3]);
   });
@@ -83,7 +99,8 @@ describe("channel plans", () => {
     expect(job.pairs.map((p) => p.label)).toEqual(["Y"]);
     // Fusing to a's own luma gives a back.
     const out = job.assemble([job.pairs[0]!.a], new Float32Array(n).fill(1), (p) => p);
-    for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(out.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 5);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < n; i++) expect(out.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 5);
   });
   it("full-colour: three pairs, each against the grey source, in the task's a/b order", () => {
     const job = planChannels("full-colour", grey, colour);
@@ -94,15 +111,23 @@ describe("channel plans", () => {
       new Float32Array(n),
       (p) => p,
     );
-    for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(out.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 5);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < n; i++) expect(out.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 5);
   });
   it("both-colour: chroma follows the mask", () => {
-    const other = { width: w, height: h, bitDepth: 8 as const, planes: [rand(n, 8), rand(n, 9), rand(n, 10)] };
+    const other = {
+      width: w,
+      height: h,
+      bitDepth: 8 as const,
+      planes: [rand(n, 8), rand(n, 9), rand(n, 10)],
+    };
     const job = planChannels("both-colour", colour, other);
     const allA = job.assemble([job.pairs[0]!.a], new Float32Array(n).fill(1), (p) => p);
-    for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(allA.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 3);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < n; i++) expect(allA.planes[c]![i]).toBeCloseTo(colour.planes[c]![i]!, 3);
     const allB = job.assemble([job.pairs[0]!.b], new Float32Array(n).fill(0), (p) => p);
-    for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) expect(allB.planes[c]![i]).toBeCloseTo(other.planes[c]![i]!, 3);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < n; i++) expect(allB.planes[c]![i]).toBeCloseTo(other.planes[c]![i]!, 3);
   });
   it("y with a grey A and a colour B takes B's chroma through the registration", () => {
     const job = planChannels("y", grey, colour);
@@ -120,6 +145,8 @@ describe("channel plans", () => {
     const job = planChannels("full-colour", grey, grey);
     expect(job.pairs.length).toBe(1);
     expect(job.assemble([grey.planes[0]!], new Float32Array(n), (p) => p).planes.length).toBe(1);
-    expect(() => planChannels("y", grey, { ...grey, width: 4, height: 8 })).toThrow(/differ in size: 8x4 and 4x8/);
+    expect(() => planChannels("y", grey, { ...grey, width: 4, height: 8 })).toThrow(
+      /differ in size: 8x4 and 4x8/,
+    );
   });
 });

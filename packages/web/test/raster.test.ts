@@ -14,7 +14,13 @@ describe("canvas pixels <-> raster", () => {
     const r = rasterFromImageData(colour);
     expect(r.channels).toBe(3);
     expect(Array.from(r.data)).toEqual([1, 2, 3]);
-    const r16 = { width: 1, height: 1, channels: 1 as const, bitDepth: 16 as const, data: new Uint16Array([65535]) };
+    const r16 = {
+      width: 1,
+      height: 1,
+      channels: 1 as const,
+      bitDepth: 16 as const,
+      data: new Uint16Array([65535]),
+    };
     expect(Array.from(rasterToRgba(r16))).toEqual([255, 255, 255, 255]);
   });
 });
