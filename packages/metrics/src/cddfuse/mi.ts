@@ -1,0 +1,80 @@
+// Mutual information as sklearn.metrics.mutual_info_score computes it on flattened pixel values
+// (every distinct value is its own label), in nats.
+
+import type { Gray } from "../plane.js";
+
+/** Labels 0..k-1 for the distinct values of x, and k. Fast path for 8-bit integer data. */
+function labels(x: Float64Array): { lab: Int32Array; k: number } {
+  const lab = new Int32Array(x.length);
+  let small = true;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!(v >= 0 && v <= 255 && Number.isInteger(v))) {
+      small = false;
+      break;
+    }
+  }
+  if (small) {
+    const map = new Int32Array(256).fill(-1);
+    for (let i = 0; i < x.length; i++) map[x[i]!] = 1;
+    let k = 0;
+    for (let v = 0; v < 256; v++) if (map[v] === 1) map[v] = k++;
+    for (let i = 0; i < x.length; i++) lab[i] = map[x[i]!]!;
+    return { lab, k };
+  }
+  const sorted = Float64Array.from(x).sort();
+  const uniq: number[] = [];
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) uniq.push(sorted[i]!);
+  const u = Float64Array.from(uniq);
+  for (let i = 0; i < x.length; i++) {
+    let lo = 0;
+    let hi = u.length - 1;
+    const v = x[i]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (u[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    lab[i] = lo;
+  }
+  return { lab, k: u.length };
+}
+
+/** sklearn mutual_info_score(x, y) in nats, with its |term| < eps zeroing and clipping at 0. */
+export function mutualInfoScore(x: Float64Array, y: Float64Array): number {
+  const X = labels(x);
+  const Y = labels(y);
+  if (X.k === 1 || Y.k === 1) return 0;
+  const n = x.length;
+  const joint = new Float64Array(X.k * Y.k);
+  for (let i = 0; i < n; i++) joint[X.lab[i]! * Y.k + Y.lab[i]!]!++;
+  const pi = new Float64Array(X.k);
+  const pj = new Float64Array(Y.k);
+  for (let i = 0; i < X.k; i++) {
+    for (let j = 0; j < Y.k; j++) {
+      const c = joint[i * Y.k + j]!;
+      pi[i]! += c;
+      pj[j]! += c;
+    }
+  }
+  const logN = Math.log(n);
+  // log(pi.sum()) + log(pj.sum()) is 2 log N.
+  const logSums = 2 * logN;
+  let mi = 0;
+  for (let i = 0; i < X.k; i++) {
+    for (let j = 0; j < Y.k; j++) {
+      const c = joint[i * Y.k + j]!;
+      if (c === 0) continue;
+      const cn = c / n;
+      const logOuter = -Math.log(pi[i]! * pj[j]!) + logSums;
+      const term = cn * (Math.log(c) - logN) + cn * logOuter;
+      if (Math.abs(term) >= Number.EPSILON) mi += term;
+    }
+  }
+  return mi < 0 ? 0 : mi;
+}
+
+/** MI(F,A) + MI(F,B) in nats. */
+export function miNats(a: Gray, b: Gray, f: Gray): number {
+  return mutualInfoScore(f.d, a.d) + mutualInfoScore(f.d, b.d);
+}

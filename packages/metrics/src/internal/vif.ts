@@ -1,0 +1,184 @@
+// Pixel-domain multi-scale VIF (Sheikh & Bovik `vifp_mscale`), computed for two references against one
+// distorted image at once so the distorted image's statistics are filtered once.
+//
+// Speed: every window is a separable Gaussian, so each local moment is two 1-D passes; the log10 sums
+// are accumulated as products and converted with one log10 per block of terms.
+
+import type { Gray } from "../plane.js";
+import { gaussianTaps } from "./filters.js";
+import { filterValid, Scratch, validLength } from "./separable.js";
+
+/**
+ * How 'valid' filtering treats an image smaller than the window:
+ * - "scipy": scipy `convolve2d` swaps the operands when the image is smaller in both dimensions
+ *   (the CDDFuse evaluator); smaller in one dimension only is a scipy error, reported as NaN.
+ * - "matlab": `filter2` returns an empty result, which adds nothing to the sums (Tang's MATLAB).
+ */
+export type SmallImageMode = "scipy" | "matlab";
+
+const EPS = 1e-10;
+const SIGMA_NSQ = 2;
+
+interface Img {
+  w: number;
+  h: number;
+  d: Float64Array;
+}
+
+class SmallImageError extends Error {}
+
+/** Naive swapped 'valid' convolution (only for images smaller than the window: tiny sizes). */
+function swappedValid(img: Img, g: Float64Array): Img {
+  const k = g.length;
+  const ow = k - img.w + 1;
+  const oh = k - img.h + 1;
+  const out = new Float64Array(ow * oh);
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      let s = 0;
+      for (let py = 0; py < img.h; py++) {
+        const gy = g[k - img.h - oy + py]!;
+        for (let px = 0; px < img.w; px++) s += img.d[py * img.w + px]! * gy * g[k - img.w - ox + px]!;
+      }
+      out[oy * ow + ox] = s;
+    }
+  }
+  return { w: ow, h: oh, d: out };
+}
+
+class Filterer {
+  private readonly scratch = new Scratch();
+  constructor(
+    private readonly g: Float64Array,
+    private readonly mode: SmallImageMode,
+  ) {}
+
+  /** 'valid' filtering (every step-th output) with the mode's small-image rule; may return an empty image. */
+  run(img: Img, step = 1): Img {
+    const k = this.g.length;
+    if (img.w === 0 || img.h === 0) return { w: 0, h: 0, d: new Float64Array(0) };
+    if (img.w >= k && img.h >= k) {
+      const ow = validLength(img.w, k, step);
+      const oh = validLength(img.h, k, step);
+      const out = new Float64Array(ow * oh);
+      filterValid(img.d, img.w, img.h, this.g, step, out, this.scratch);
+      return { w: ow, h: oh, d: out };
+    }
+    if (this.mode === "matlab") return { w: 0, h: 0, d: new Float64Array(0) };
+    if (img.w <= k && img.h <= k) {
+      const full = swappedValid(img, this.g);
+      return step === 1 ? full : decimate(full);
+    }
+    throw new SmallImageError();
+  }
+}
+
+function product(x: Img, y: Img): Img {
+  const d = new Float64Array(x.d.length);
+  for (let i = 0; i < d.length; i++) d[i] = x.d[i]! * y.d[i]!;
+  return { w: x.w, h: x.h, d };
+}
+
+function decimate(x: Img): Img {
+  const w = Math.ceil(x.w / 2);
+  const h = Math.ceil(x.h / 2);
+  const d = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) d[y * w + i] = x.d[2 * y * x.w + 2 * i]!;
+  return { w, h, d };
+}
+
+/** Accumulates sum(log10(t_i)) for t_i >= 1 with few log10 calls. */
+class LogSum {
+  private prod = 1;
+  private sum = 0;
+  add(t: number): void {
+    if (t > 1e30) {
+      this.sum += Math.log10(t);
+      return;
+    }
+    this.prod *= t;
+    if (this.prod > 1e200) {
+      this.sum += Math.log10(this.prod);
+      this.prod = 1;
+    }
+  }
+  value(): number {
+    return this.sum + Math.log10(this.prod);
+  }
+}
+
+/**
+ * VIF(ref_k, dist) for each reference. Returns NaN for a reference when num/den is 0/0 (`nanAsOne`
+ * replaces that by 1, as the CDDFuse evaluator does), and NaN for all in "scipy" mode when scipy would
+ * raise (image smaller than a window in one dimension only).
+ */
+export function vifMulti(refs: Gray[], dist: Gray, mode: SmallImageMode, nanAsOne: boolean): number[] {
+  const num = refs.map(() => new LogSum());
+  const den = refs.map(() => new LogSum());
+  let r: Img[] = refs.map((x) => ({ w: x.w, h: x.h, d: x.d }));
+  let f: Img = { w: dist.w, h: dist.h, d: dist.d };
+  try {
+    for (let scale = 1; scale <= 4; scale++) {
+      const n = 2 ** (5 - scale) + 1;
+      const filt = new Filterer(gaussianTaps(n, n / 5), mode);
+      if (scale > 1) {
+        r = r.map((x) => filt.run(x, 2));
+        f = filt.run(f, 2);
+      }
+      const mu2 = filt.run(f);
+      const ff = filt.run(product(f, f));
+      for (let k = 0; k < r.length; k++) {
+        const ref = r[k]!;
+        const mu1 = filt.run(ref);
+        const rr = filt.run(product(ref, ref));
+        const rf = filt.run(product(ref, f));
+        accumulate(mu1.d, mu2.d, rr.d, ff.d, rf.d, num[k]!, den[k]!);
+      }
+    }
+  } catch (err) {
+    if (err instanceof SmallImageError) return refs.map(() => Number.NaN);
+    throw err;
+  }
+  return refs.map((_, k) => {
+    const v = num[k]!.value() / den[k]!.value();
+    return Number.isNaN(v) && nanAsOne ? 1 : v;
+  });
+}
+
+function accumulate(
+  mu1: Float64Array,
+  mu2: Float64Array,
+  e11: Float64Array,
+  e22: Float64Array,
+  e12: Float64Array,
+  num: LogSum,
+  den: LogSum,
+): void {
+  for (let i = 0; i < mu1.length; i++) {
+    const m1 = mu1[i]!;
+    const m2 = mu2[i]!;
+    let s1 = e11[i]! - m1 * m1;
+    let s2 = e22[i]! - m2 * m2;
+    const s12 = e12[i]! - m1 * m2;
+    if (s1 < 0) s1 = 0;
+    if (s2 < 0) s2 = 0;
+    let g = s12 / (s1 + EPS);
+    let sv = s2 - g * s12;
+    if (s1 < EPS) {
+      g = 0;
+      sv = s2;
+      s1 = 0;
+    }
+    if (s2 < EPS) {
+      g = 0;
+      sv = 0;
+    }
+    if (g < 0) {
+      sv = s2;
+      g = 0;
+    }
+    if (sv <= EPS) sv = EPS;
+    num.add(1 + (g * g * s1) / (sv + SIGMA_NSQ));
+    den.add(1 + s1 / SIGMA_NSQ);
+  }
+}
