@@ -165,6 +165,19 @@ def _warp_image(img: np.ndarray, g: torch.Tensor) -> np.ndarray:
     return np.clip(np.round(y.numpy()), 0, 255).astype(np.uint8)
 
 
+def misalignment(h: int, w: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A smooth field g (training's affine + elastic family) rescaled so its largest displacement is
+    U(4, 8) px, and its inverse (the flow the network must find) by the same fixed-point iteration."""
+    g, _ = random_deformation(1, h, w, gen, max_px=MAX_MISALIGN_PX, p_identity=0.0)
+    peak = float(g.norm(dim=1).max())
+    target = MAX_MISALIGN_PX * (0.5 + 0.5 * float(torch.rand(1, generator=gen)))
+    g = g * (target / max(peak, 1e-6))
+    flow = -g
+    for _ in range(10):
+        flow = -warp(g, flow)
+    return g, flow
+
+
 def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, strengths: dict[str, float], log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
     out: dict[str, object] = {}
     gen = torch.Generator().manual_seed(20261125)
@@ -174,7 +187,7 @@ def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: in
         for i, p in enumerate(pairs):
             a, b = load_image(p.path_a), load_image(p.path_b)
             h, w = a.shape[:2]
-            g, flow_true = random_deformation(1, h, w, gen, max_px=MAX_MISALIGN_PX, p_identity=0.0)
+            g, flow_true = misalignment(h, w, gen)
             b_mis = _warp_image(b, g)
             s = strengths[t.name]
             ga, gb = evaluator_grey(a), evaluator_grey(b)

@@ -1,0 +1,155 @@
+"""Ship a trained checkpoint: ONNX graphs, parity check, speed, parity fixtures and the card in models/.
+
+Run after the gate reports exist (training/reports/{strengths,fusion,diffusion,registration}.json;
+missing ones are left out of the card and listed under quality.missing)::
+
+    /usr/bin/python3 -m fccf_train.ship --checkpoint training/runs/main/checkpoint.pt --name fccf-small
+
+Example (from Python)::
+
+    card = ship(Path("training/runs/main/checkpoint.pt"), "fccf-small", Path("models"))
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from .card import build_card, write_card
+from .evaluate import list_pairs
+from .export import check_parity, export_graphs, gflops, measure_speed
+from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model
+from .images import load_image
+from .parity import crop, write_case
+
+MAX_BYTES = 20 * 1024 * 1024
+PARITY_TOL = 1e-4
+# (task, pair index in the sorted test list, crop y, x, h, w, strength or None = task default, steps, seed)
+PARITY_CASES = (
+    ("VI-IR", 0, 120, 200, 37, 52, None, 4, 1),
+    ("VI-IR", 3, 40, 60, 24, 40, 0.0, 4, 0),
+    ("MED-SPECT", 0, 100, 90, 40, 44, None, 4, 2),
+    ("MED-CT", 1, 80, 80, 33, 33, 0.3, 5, 3),
+    ("MEF", 2, 60, 100, 30, 45, None, 4, 4),
+    ("MFF", 1, 200, 200, 41, 38, 0.2, 3, 5),
+)
+
+
+def _report(reports: Path, name: str) -> dict[str, object] | None:
+    p = reports / f"{name}.json"
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def _markdown(reports: Path, name: str) -> str | None:
+    p = reports / f"{name}.md"
+    return p.read_text() if p.is_file() else None
+
+
+def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, reports: Path = REPORTS, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    model = load_model(checkpoint)
+    ck = torch.load(checkpoint, map_location="cpu")
+    strengths_rep = _report(reports, "strengths")
+    if strengths_rep is None:
+        raise FileNotFoundError(f"{reports / 'strengths.json'}: run `python -m fccf_train.gate strengths` first")
+    strengths = {k: float(v["strength"]) for k, v in strengths_rep["tasks"].items()}  # type: ignore[union-attr]
+    graphs = export_graphs(model, out, name)
+    size = graphs.encoder.path.stat().st_size + graphs.denoiser.path.stat().st_size
+    if size > MAX_BYTES:
+        raise ValueError(f"graphs are {size / 1e6:.1f} MB together, over the 20 MB limit")
+    diffs = check_parity(model, graphs, h=56, w=72)
+    log(f"parity ONNX vs PyTorch: {diffs}")
+    if max(diffs.values()) > PARITY_TOL:
+        raise ValueError(f"ONNX differs from PyTorch by {max(diffs.values()):.2e} (> {PARITY_TOL})")
+    speed = measure_speed(model, graphs, runs=20)
+    flops = gflops(model)
+    log(f"speed 640x480: {speed}; GFLOPs: {flops}")
+    enc_ms, den_ms = speed["encoder_ms"], speed["denoiser_step_ms"]
+    measured = {
+        "onnx_bytes": size,
+        "onnx_parity_max_abs_diff": diffs,
+        "gflops_640x480": flops,
+        "speed_640x480": {
+            **{k: round(v, 2) for k, v in speed.items()},
+            "full_forward_ms": round(enc_ms + den_ms, 2),
+            "hierarchical_sample_ms_estimate": round(3 * enc_ms + steps * den_ms, 1),
+            "hierarchical_sample_min_ms_estimate": round(3 * speed["encoder_min_ms"] + steps * speed["denoiser_step_min_ms"], 1),
+            "runtime": "onnxruntime-node 1.30.0, CPU, 2 intra-op threads, batch 1, median and min of 20 runs, measured while training shared the 2 cores",
+        },
+    }
+    # parity fixtures
+    pdir = out / "parity"
+    if pdir.exists():
+        shutil.rmtree(pdir)
+    cases = []
+    for task, idx, y, x, h, w, s, n_steps, seed in PARITY_CASES:
+        p = list_pairs(SHARED / "data" / "test", task)[idx]
+        a, b = crop(load_image(p.path_a), y, x, h, w), crop(load_image(p.path_b), y, x, h, w)
+        strength = strengths[task] if s is None else s
+        cid = f"{task.lower()}-{p.name}-s{strength:g}-n{n_steps}"
+        write_case(model, pdir / cid, a, b, task, strength, n_steps, seed, note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}")
+        cases.append(cid)
+    (pdir / "index.json").write_text(json.dumps({"model": name, "cases": cases}, indent=1))
+    args = ck.get("args", {}) or {}
+    training = {
+        "checkpoint": str(checkpoint.relative_to(REPO)) if checkpoint.is_absolute() and REPO in checkpoint.parents else str(checkpoint),
+        "weights": "EMA",
+        "step": ck.get("step"),
+        "wall_minutes": round(float(ck.get("elapsed", 0.0)) / 60, 1),
+        "data": "../shared/data/train, all 8 tasks (validation split held out: fccf_train.split, sha256 of <TASK>/<name> mod 100 < 10)",
+        "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
+        "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset") if k in args},
+    }
+    quality: dict[str, object] = {"strength_selection": "validation split; candidates and scores in training/reports/strengths.json"}
+    missing = []
+    for part in ("fusion", "diffusion", "registration", "rl_vs_fixed"):
+        rep, md = _report(reports, part), _markdown(reports, part)
+        if rep is None:
+            missing.append(part)
+            continue
+        quality[part] = {"tables_markdown": md, "summary": _summary(part, rep)}
+    if missing:
+        quality["missing"] = missing
+    card = build_card(name, graphs, model, strengths, steps, measured, training, quality)
+    card["parity_fixtures"] = {"dir": "parity", "cases": cases, "python_reference": "training/fccf_train/infer.py"}
+    write_card(out / f"{name}.json", card)
+    log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")
+    return card
+
+
+def _summary(part: str, rep: dict[str, object]) -> object:
+    tasks = rep.get("tasks", rep)
+    if part == "fusion":
+        return {t: {"strength": r["strength"], "verdict": {m: f"{v['count']}/8 (need {v['needed']})" for m, v in r["verdict"].items()},
+                    "pass": all(v["pass"] for v in r["verdict"].values())} for t, r in tasks.items()}  # type: ignore[union-attr]
+    if part == "registration":
+        return {t: r["summary"] for t, r in tasks.items()}  # type: ignore[union-attr]
+    if part == "diffusion":
+        return {"pairs_per_task": rep.get("pairs_per_task"),
+                "pass": {t: {lv: any(v.get("pass", False) for k, v in row.items() if k.startswith("refine"))
+                             for lv, row in r["levels"].items() if lv != "0"} for t, r in tasks.items()}}  # type: ignore[union-attr]
+    return rep
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="fccf_train.ship", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--name", required=True, help="model name: models/<name>.{encoder,denoiser}.onnx and <name>.json")
+    ap.add_argument("--out", default=str(REPO / "models"))
+    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+    ap.add_argument("--reports", default=str(REPORTS))
+    args = ap.parse_args(argv)
+    try:
+        ship(Path(args.checkpoint).resolve(), args.name, Path(args.out), args.steps, Path(args.reports))
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"ship: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
