@@ -51,6 +51,7 @@ class RLWeighting:
         ema: float = 0.9,
         balance_coef: float = 0.1,
         steady_coef: float = 0.5,
+        warmup: int = 10,
     ) -> None:
         self.names = names
         self.base = torch.tensor(base, dtype=torch.float32)
@@ -73,6 +74,7 @@ class RLWeighting:
         self.baseline: float | None = None
         self.trajectory: list[dict[str, Any]] = []
         self.steps_seen = 0
+        self.warmup = warmup
 
     def weights(self) -> torch.Tensor:
         return self.base * torch.exp(self.u)
@@ -85,7 +87,7 @@ class RLWeighting:
         v = torch.tensor([max(float(values[k]), 1e-8) for k in self.names])
         self.ema = v if self.ema is None else self.ema_k * self.ema + (1 - self.ema_k) * v
         self.steps_seen += 1
-        if self.ref is None and self.steps_seen >= 10:
+        if self.ref is None and self.steps_seen >= self.warmup:
             self.ref = self.ema.clone()
         if self.ref is not None:
             self.totals.append(float(torch.log(v / self.ref).mean()))

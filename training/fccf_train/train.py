@@ -9,7 +9,7 @@ Checkpoint keys: ``model`` and ``ema`` (FusionNet state dicts; export the ``ema`
 Example::
 
     /usr/bin/python3 -m fccf_train.train --data /work/shared/data/train --name demo --steps 2000
-    torchrun --nproc_per_node 2 -m fccf_train.train --data ... --name ddp --steps 100
+    torchrun --standalone --nproc_per_node 2 --redirects 1 --tee 1 -m fccf_train.train --data ... --steps 100
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crop", type=int, default=96)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weighting", choices=["rl", "fixed"], default="rl")
-    p.add_argument("--rl-period", type=int, default=25)
+    p.add_argument("--rl-period", type=int, default=25, help="steps between policy decisions")
+    p.add_argument("--rl-warmup", type=int, default=10, help="steps before the reference loss levels are taken")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0 = torch default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ckpt-minutes", type=float, default=3.0)
@@ -99,7 +100,8 @@ class Run:
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
         self.gen = torch.Generator().manual_seed(args.seed * 1000 + 7 + self.rank)
         base = [FIXED_WEIGHTS[k] for k in TERMS]
-        self.rl = RLWeighting(list(TERMS), base, period=args.rl_period, seed=args.seed) if args.weighting == "rl" else None
+        self.rl = RLWeighting(list(TERMS), base, period=args.rl_period, seed=args.seed,
+                              warmup=args.rl_warmup) if args.weighting == "rl" else None
         self.step = 0
         self.elapsed = 0.0
         self.log_f = open(os.path.join(self.out, "log.txt"), "a") if self.rank == 0 else None
@@ -247,6 +249,13 @@ class Run:
         self.save()
         self.log(f"done at step {self.step}, {self.elapsed / 60:.1f} min")
         if self.ddp:
+            # DDP keeps replicas identical by averaging gradients; verify it rather than trust it
+            flat = torch.cat([p_.detach().flatten() for p_ in self.net.parameters()])
+            spread = flat.clone()
+            dist.all_reduce(spread, op=dist.ReduceOp.MAX)
+            low = flat.clone()
+            dist.all_reduce(low, op=dist.ReduceOp.MIN)
+            self.log(f"ddp replicas max parameter spread {float((spread - low).abs().max()):.3g} over {self.world} processes")
             dist.barrier()
             dist.destroy_process_group()
 

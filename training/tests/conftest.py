@@ -1,0 +1,5 @@
+"""Make ``fccf_train`` importable when pytest runs from the repository root."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
