@@ -172,15 +172,44 @@ def fusion_markdown(res: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def rl_comparison(models: dict[str, FusionNet], test_root: str | Path, strengths: dict[str, float], steps: int, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Test-split metrics of several checkpoints (e.g. RL vs fixed loss weights) at the same strengths."""
+    refs = reference_rows()
+    out: dict[str, object] = {}
+    for t in TASKS:
+        pairs = list_pairs(test_root, t.name)
+        row: dict[str, object] = {}
+        for label, model in models.items():
+            got = evaluate_model(model, pairs, strengths[t.name], steps)
+            row[label] = {"metrics": got, "wins_vs_mean": len(wins(got, refs[t.name]["baseline-mean"])),
+                          "wins_vs_max": len(wins(got, refs[t.name]["baseline-max"]))}
+            log(f"{t.name} {label}: " + " ".join(f"{m} {got[m]:.3f}" for m in METRICS_GATE))
+        out[t.name] = row
+    return out
+
+
+def rl_markdown(res: dict[str, object]) -> str:
+    cols = METRICS_GATE
+    lines = ["## RL loss weighting vs fixed weights (test split, same strengths and sampler)", "",
+             "| task | run | " + " | ".join(cols) + " | wins vs mean | wins vs max |", "|---|---|" + "---|" * (len(cols) + 2)]
+    for task, row in res.items():
+        assert isinstance(row, dict)
+        for label, r in row.items():
+            lines.append(f"| {task} | {label} | " + " | ".join(f"{r['metrics'][c]:.3f}" for c in cols)
+                         + f" | {r['wins_vs_mean']}/8 | {r['wins_vs_max']}/8 |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fccf_train.gate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=["strengths", "fusion"])
+    ap.add_argument("part", choices=["strengths", "fusion", "rl"])
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--train", default=str(SHARED / "data" / "train"))
     ap.add_argument("--test", default=str(SHARED / "data" / "test"))
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--out", default=str(REPORTS))
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--compare", default=None, help="rl: the fixed-weight checkpoint to compare with --checkpoint")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -196,6 +225,16 @@ def main(argv: list[str] | None = None) -> int:
             if not sj.is_file():
                 raise FileNotFoundError(f"{sj}: run `gate strengths` first (default strengths come from validation)")
             st = {k: float(v["strength"]) for k, v in json.loads(sj.read_text())["tasks"].items()}
+        if args.part == "rl":
+            if not args.compare:
+                raise ValueError("rl: pass --compare <fixed-weight checkpoint>")
+            res = rl_comparison({"RL weighting": model, "fixed weights": load_model(args.compare)}, args.test, st, args.steps)
+            meta = {"checkpoints": {"RL weighting": args.checkpoint, "fixed weights": args.compare}, "steps": args.steps, "tasks": res}
+            (out / "rl_vs_fixed.json").write_text(json.dumps(meta, indent=1))
+            md = rl_markdown(res)
+            (out / "rl_vs_fixed.md").write_text(md + "\n")
+            print(md)
+        elif args.part == "fusion":
             res = fusion_table(model, args.test, st, args.steps)
             (out / "fusion.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
             md = fusion_markdown(res)

@@ -1,0 +1,75 @@
+"""Quality-gate plumbing: reference table parsing, baseline reproduction, win counting, misalignment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fccf_train import gate
+from fccf_train.evaluate import baseline, evaluate_task
+from fccf_train.metrics import METRICS_GATE
+from fccf_train.robustness import misalignment, psnr255
+from fccf_train.tasks import TASKS
+from fccf_train.warp import warp
+
+needs_shared = pytest.mark.skipif(not gate.REFERENCE.is_file(), reason="../shared is not available")
+
+
+@needs_shared
+def test_reference_rows_parse() -> None:
+    rows = gate.reference_rows()
+    assert set(rows) == {t.name for t in TASKS}
+    for t in rows.values():
+        assert {"baseline-mean", "baseline-max", "IFCNN"} <= set(t)
+    assert rows["VI-IR"]["baseline-max"]["EN"] == 6.635
+    assert rows["MFF"]["IFCNN"]["SSIM"] == 1.430
+
+
+@needs_shared
+def test_baselines_reproduce_reference_results() -> None:
+    # The whole evaluation pipeline (I/O, evaluator greyscale, metrics, means) against the published rows.
+    # MED-SPECT has a colour source, so the YCrCb -> RGB -> evaluator-grey round trip is exercised.
+    for task in ("MED-CT", "MED-SPECT"):
+        rows = gate.reference_rows()[task]
+        for rule in ("mean", "max"):
+            got = evaluate_task(gate.SHARED / "data" / "test", task, baseline(rule))
+            for m in METRICS_GATE + ("AG",):
+                assert abs(got[m] - rows[f"baseline-{rule}"][m]) <= 0.0011, (task, rule, m, got[m])
+
+
+def test_wins_are_strict() -> None:
+    ref = {m: 1.0 for m in METRICS_GATE}
+    mine = dict(ref, EN=1.5, SD=0.5, SF=1.0 + 1e-9)
+    assert gate.wins(mine, ref) == ["EN", "SF"]
+
+
+def test_misalignment_is_bounded_and_inverted() -> None:
+    gen = torch.Generator().manual_seed(3)
+    h, w = 64, 80
+    g, flow = misalignment(h, w, gen)
+    peak = float(g.norm(dim=1).max())
+    assert 4.0 - 1e-4 <= peak <= 8.0 + 1e-4
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    img = (torch.sin(xx / 7) + torch.cos(yy / 5))[None, None]
+    back = warp(warp(img, g), flow)
+    inner = (slice(None), slice(None), slice(12, h - 12), slice(12, w - 12))
+    assert float((back - img)[inner].abs().mean()) < 0.02
+    assert float((warp(img, g) - img)[inner].abs().mean()) > 0.1
+
+
+def test_psnr255_known_answer() -> None:
+    a = np.zeros((4, 4))
+    assert psnr255(a + 255 / 10, a) == pytest.approx(20.0)
+    assert psnr255(a, a) == float("inf")
+
+
+def test_load_model_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no checkpoint here"):
+        gate.load_model(tmp_path / "missing.pt")
+    bad = tmp_path / "bad.pt"
+    torch.save({"weights": 1}, bad)
+    with pytest.raises(ValueError, match="not an fccf training checkpoint"):
+        gate.load_model(bad)
