@@ -64,7 +64,8 @@ export function predictionToEpsilon(
   const n = out.length;
   if (prediction === "epsilon") {
     if (out !== output) out.set(output);
-  } else if (prediction === "sample") for (let i = 0; i < n; i++) out[i] = (x[i]! - alpha * output[i]!) / sigma;
+  } else if (prediction === "sample")
+    for (let i = 0; i < n; i++) out[i] = (x[i]! - alpha * output[i]!) / sigma;
   else for (let i = 0; i < n; i++) out[i] = alpha * output[i]! + sigma * x[i]!;
   return out;
 }

@@ -89,7 +89,19 @@ export function linN(out: FloatArray, coeffs: readonly number[], xs: readonly Fl
     case 4:
       return lin4(out, coeffs[0]!, xs[0]!, coeffs[1]!, xs[1]!, coeffs[2]!, xs[2]!, coeffs[3]!, xs[3]!);
     case 5:
-      return lin5(out, coeffs[0]!, xs[0]!, coeffs[1]!, xs[1]!, coeffs[2]!, xs[2]!, coeffs[3]!, xs[3]!, coeffs[4]!, xs[4]!);
+      return lin5(
+        out,
+        coeffs[0]!,
+        xs[0]!,
+        coeffs[1]!,
+        xs[1]!,
+        coeffs[2]!,
+        xs[2]!,
+        coeffs[3]!,
+        xs[3]!,
+        coeffs[4]!,
+        xs[4]!,
+      );
     default: {
       const n = check(out, ...xs);
       // Accumulate in a temporary only when out aliases an input.

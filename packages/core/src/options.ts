@@ -14,12 +14,18 @@ export interface OptionSpec<T> {
 export type OptionSpecs = Record<string, OptionSpec<unknown>>;
 
 /** The config type described by a set of option specs. */
-export type ConfigOf<S extends OptionSpecs> = { -readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never };
+export type ConfigOf<S extends OptionSpecs> = {
+  -readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never;
+};
 
 /** Option builders. */
 export const option = {
   /** One of a fixed set of strings (or other literals). */
-  oneOf<const T extends string | number | boolean | null>(values: readonly T[], dflt: T, doc: string): OptionSpec<T> {
+  oneOf<const T extends string | number | boolean | null>(
+    values: readonly T[],
+    dflt: T,
+    doc: string,
+  ): OptionSpec<T> {
     return {
       default: dflt,
       accepts: `one of ${values.map((v) => String(v)).join("|")}`,
@@ -28,7 +34,12 @@ export const option = {
     };
   },
   bool(dflt: boolean, doc: string): OptionSpec<boolean> {
-    return { default: dflt, accepts: "true or false", doc, parse: (v) => (typeof v === "boolean" ? v : undefined) };
+    return {
+      default: dflt,
+      accepts: "true or false",
+      doc,
+      parse: (v) => (typeof v === "boolean" ? v : undefined),
+    };
   },
   number(
     dflt: number,
@@ -43,7 +54,10 @@ export const option = {
       accepts: parts.join(" "),
       doc,
       parse: (v) => {
-        if (limits.allowNegInfinity && (v === Number.NEGATIVE_INFINITY || v === "-Infinity" || v === "-inf")) {
+        if (
+          limits.allowNegInfinity &&
+          (v === Number.NEGATIVE_INFINITY || v === "-Infinity" || v === "-inf")
+        ) {
           return Number.NEGATIVE_INFINITY;
         }
         if (typeof v !== "number" || !Number.isFinite(v)) return undefined;
@@ -61,7 +75,9 @@ export const option = {
       accepts: "a list of non-negative integers",
       doc,
       parse: (v) =>
-        Array.isArray(v) && v.every((e) => Number.isInteger(e) && e >= 0) ? (v as readonly number[]) : undefined,
+        Array.isArray(v) && v.every((e) => Number.isInteger(e) && e >= 0)
+          ? (v as readonly number[])
+          : undefined,
     };
   },
 };

@@ -110,7 +110,9 @@ export class Sampler<S extends OptionSpecs = OptionSpecs> {
     return this.plugin.space;
   }
   get prediction(): PredictionType {
-    return ((this.config as Record<string, unknown>).predictionType as PredictionType | undefined) ?? "epsilon";
+    return (
+      ((this.config as Record<string, unknown>).predictionType as PredictionType | undefined) ?? "epsilon"
+    );
   }
 
   /** Builds a run of `steps` steps (optionally truncated to start at a noise level). */
@@ -135,7 +137,8 @@ function beginIndex(name: string, data: PlanData, options: PlanOptions, T: numbe
     startAt = Math.round(s * (T - 1));
   }
   if (startAt === undefined) return 0;
-  if (!Number.isFinite(startAt) || startAt < 0) throw new RangeError(`startAt must be a timestep >= 0, got ${startAt}`);
+  if (!Number.isFinite(startAt) || startAt < 0)
+    throw new RangeError(`startAt must be a timestep >= 0, got ${startAt}`);
   const starts = data.startIndices ?? data.timesteps.map((_, i) => i);
   for (const i of starts) if (data.timesteps[i]! <= startAt + 1e-9) return i;
   throw new RangeError(
@@ -208,7 +211,8 @@ export class SamplerRun {
    * pure noise, use `eps * initNoiseSigma` instead.
    */
   addNoise(x0: FloatArray, eps: FloatArray, out: FloatArray): FloatArray {
-    if (x0.length !== eps.length || out.length !== x0.length) throw new RangeError("addNoise: array lengths differ");
+    if (x0.length !== eps.length || out.length !== x0.length)
+      throw new RangeError("addNoise: array lengths differ");
     const s = this.startLevel;
     let a = 1;
     let b = s;
@@ -253,7 +257,9 @@ export class SamplerRun {
       this.size = x.length;
       this.kind = kind;
     } else if (x.length !== this.size || kind !== this.kind) {
-      throw new RangeError(`the state changed size or type during the run (${this.kind}[${this.size}] -> ${kind}[${x.length}])`);
+      throw new RangeError(
+        `the state changed size or type during the run (${this.kind}[${this.size}] -> ${kind}[${x.length}])`,
+      );
     }
   }
 }

@@ -53,7 +53,8 @@ export class NoiseSchedule {
   /** Builds a schedule from a diffusers-style config (float64 throughout). */
   static fromConfig(config: ScheduleConfig = {}): NoiseSchedule {
     const T = config.numTrainTimesteps ?? 1000;
-    if (!Number.isInteger(T) || T < 2) throw new RangeError(`numTrainTimesteps must be an integer >= 2, got ${T}`);
+    if (!Number.isInteger(T) || T < 2)
+      throw new RangeError(`numTrainTimesteps must be an integer >= 2, got ${T}`);
     let betas: Float64Array;
     if (config.trainedBetas != null) {
       betas = Float64Array.from(config.trainedBetas);
@@ -68,7 +69,8 @@ export class NoiseSchedule {
       const start = config.betaStart ?? 0.0001;
       const end = config.betaEnd ?? 0.02;
       if (kind === "linear") betas = torchLinspace(start, end, T);
-      else if (kind === "scaled_linear") betas = torchLinspace(start ** 0.5, end ** 0.5, T).map((b) => b ** 2);
+      else if (kind === "scaled_linear")
+        betas = torchLinspace(start ** 0.5, end ** 0.5, T).map((b) => b ** 2);
       else betas = cosineBetas(T);
     }
     for (let i = 0; i < T; i++) {
@@ -138,7 +140,7 @@ export function vpScales(veSigma: number): { alpha: number; sigma: number } {
 
 // Glide's squared-cosine schedule (alpha_bar(t) = cos^2((t + 0.008)/1.008 * pi/2)), betas capped at 0.999.
 function cosineBetas(T: number): Float64Array {
-  const alphaBar = (t: number) => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
+  const alphaBar = (t: number) => Math.cos((((t + 0.008) / 1.008) * Math.PI) / 2) ** 2;
   const betas = new Float64Array(T);
   for (let i = 0; i < T; i++) betas[i] = Math.min(1 - alphaBar((i + 1) / T) / alphaBar(i / T), 0.999);
   return betas;

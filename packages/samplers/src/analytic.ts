@@ -36,7 +36,8 @@ export class GaussianModel implements Denoiser {
 
   /** Model output at model input x (VP variables) and time t. */
   evaluate(x: ArrayLike<number>, t: number, out: FloatArray = new Float64Array(x.length)): FloatArray {
-    if (x.length !== this.mu.length) throw new RangeError(`model input has ${x.length} values, expected ${this.mu.length}`);
+    if (x.length !== this.mu.length)
+      throw new RangeError(`model input has ${x.length} values, expected ${this.mu.length}`);
     const sigma = interpOnGrid(t, this.sigmaTable);
     this.lastSigma = sigma;
     const a = 1 / (1 + sigma * sigma);
@@ -54,7 +55,10 @@ export class GaussianModel implements Denoiser {
   }
 
   predict(input: Tensor, t: number): FloatArray {
-    const out = input.data instanceof Float32Array ? new Float32Array(input.data.length) : new Float64Array(input.data.length);
+    const out =
+      input.data instanceof Float32Array
+        ? new Float32Array(input.data.length)
+        : new Float64Array(input.data.length);
     return this.evaluate(input.data, t, out);
   }
 }

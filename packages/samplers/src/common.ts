@@ -1,10 +1,16 @@
 // Option specs and helpers shared by the built-in samplers.
 import type { FloatArray, OptionSpec, PredictionType } from "@fccf/core";
-import { PREDICTION_TYPES, emptyLike, option } from "@fccf/core";
+import { emptyLike, option, PREDICTION_TYPES } from "@fccf/core";
 import { SPACINGS, type Spacing } from "./timesteps.js";
 
-export function predictionOption(values: readonly PredictionType[] = PREDICTION_TYPES): OptionSpec<PredictionType> {
-  return option.oneOf(values, "epsilon", "what the model predicts: epsilon (noise), sample (x0) or v_prediction");
+export function predictionOption(
+  values: readonly PredictionType[] = PREDICTION_TYPES,
+): OptionSpec<PredictionType> {
+  return option.oneOf(
+    values,
+    "epsilon",
+    "what the model predicts: epsilon (noise), sample (x0) or v_prediction",
+  );
 }
 
 export function spacingOption(dflt: Spacing): OptionSpec<Spacing> {
@@ -15,7 +21,10 @@ export const stepsOffsetOption = (): OptionSpec<number> =>
   option.number(0, "offset added to the timesteps with leading spacing", { integer: true, min: 0 });
 
 /** A diffusers option fccf accepts only at its default value (so configs written for diffusers load). */
-export function fixedOption<const T extends string | number | boolean | null>(value: T, doc: string): OptionSpec<T> {
+export function fixedOption<const T extends string | number | boolean | null>(
+  value: T,
+  doc: string,
+): OptionSpec<T> {
   return option.oneOf([value], value, `${doc} (only ${String(value)} is supported)`);
 }
 
@@ -28,7 +37,10 @@ export const unsupportedSigmaOptions = {
 
 export const unsupportedThresholdOptions = {
   thresholding: fixedOption(false, "dynamic thresholding"),
-  dynamicThresholdingRatio: option.number(0.995, "dynamic thresholding quantile (unused)", { min: 0, max: 1 }),
+  dynamicThresholdingRatio: option.number(0.995, "dynamic thresholding quantile (unused)", {
+    min: 0,
+    max: 1,
+  }),
   sampleMaxValue: option.number(1, "dynamic thresholding ceiling (unused)", { min: 0 }),
 };
 

@@ -1,9 +1,9 @@
 // `pnpm conformance samplers <dir>`: runs every reference trajectory of a fixture folder (format:
 // ../shared/fixtures/samplers/README.md) through fccf's samplers and the analytic Gaussian model,
 // comparing every model input, model output, intermediate sample and the final sample.
-import { readFile, readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NoiseSchedule, RecordedNoise, maxAbs, samplers } from "@fccf/core";
+import { maxAbs, NoiseSchedule, RecordedNoise, samplers } from "@fccf/core";
 import { GaussianModel } from "./analytic.js";
 import { translateConfig } from "./conformance-config.js";
 import "./index.js";
@@ -57,7 +57,8 @@ async function runCase(c: Case, dir: string, tables: Map<string, number[]>): Pro
   const orig = c.diffusers_equivalent !== undefined && c.sampler === undefined;
   const origKind = c.id.split("-")[0]!;
   const classKey = orig ? ORIG_TO_CLASS[origKind] : c.sampler;
-  if (!classKey || !CLASS_TO_SAMPLER[classKey]) throw new Error(`unknown sampler class '${classKey ?? c.id}'`);
+  if (!classKey || !CLASS_TO_SAMPLER[classKey])
+    throw new Error(`unknown sampler class '${classKey ?? c.id}'`);
   const config = orig ? c.diffusers_equivalent!.config : c.config;
   if (!config) throw new Error("the case has no scheduler config");
   const { schedule: scheduleConfig, options } = translateConfig(config, c.step_kwargs ?? {});
@@ -74,7 +75,9 @@ async function runCase(c: Case, dir: string, tables: Map<string, number[]>): Pro
   }
   const model = new GaussianModel(table, muOf(c.x_init.length), c.model.s, sampler.prediction);
   if (c.model.prediction_type !== sampler.prediction) {
-    throw new Error(`model predicts ${c.model.prediction_type} but the sampler is set for ${sampler.prediction}`);
+    throw new Error(
+      `model predicts ${c.model.prediction_type} but the sampler is set for ${sampler.prediction}`,
+    );
   }
 
   const scale = Math.max(1, maxAbs(c.x_init));
@@ -92,12 +95,18 @@ async function runCase(c: Case, dir: string, tables: Map<string, number[]>): Pro
     if (expectedTimesteps.length !== run.timesteps.length) {
       throw new Error(`plan has ${run.timesteps.length} timesteps, reference ${expectedTimesteps.length}`);
     }
-    expectedTimesteps.forEach((t, i) => note(Math.abs(t - run.timesteps[i]!) / scale, `timesteps[${i}]`));
+    expectedTimesteps.forEach((t, i) => {
+      note(Math.abs(t - run.timesteps[i]!) / scale, `timesteps[${i}]`);
+    });
   }
   if (c.init_noise_sigma !== undefined && c.x_T) {
-    note(Math.abs(run.initNoiseSigma - c.init_noise_sigma) / Math.max(1, c.init_noise_sigma), "init_noise_sigma");
+    note(
+      Math.abs(run.initNoiseSigma - c.init_noise_sigma) / Math.max(1, c.init_noise_sigma),
+      "init_noise_sigma",
+    );
   }
-  if (c.steps.length !== run.modelCalls) throw new Error(`reference has ${c.steps.length} model calls, fccf plans ${run.modelCalls}`);
+  if (c.steps.length !== run.modelCalls)
+    throw new Error(`reference has ${c.steps.length} model calls, fccf plans ${run.modelCalls}`);
 
   const x = Float64Array.from(c.x_init);
   c.steps.forEach((ref, i) => {
@@ -110,7 +119,8 @@ async function runCase(c: Case, dir: string, tables: Map<string, number[]>): Pro
     const draws = ref.noise ?? [];
     const noise = new RecordedNoise(draws);
     run.step(out, x, noise);
-    if (noise.consumed !== draws.length) throw new Error(`step ${i} drew ${noise.consumed} noise arrays, reference ${draws.length}`);
+    if (noise.consumed !== draws.length)
+      throw new Error(`step ${i} drew ${noise.consumed} noise arrays, reference ${draws.length}`);
     if (ref.x_prev) note(maxDiff(x, ref.x_prev) / scale, `step ${i} x_prev`);
   });
   note(maxDiff(x, c.x_final) / scale, "x_final");
@@ -143,10 +153,15 @@ export const TOLERANCE = 1e-9;
  * Runs every case file of `dir` (skipping the alphas_cumprod tables, which the cases reference) and
  * logs one line per failing case; the last line is `N passed, M failed`.
  */
-export async function runConformance(dir: string, log: (line: string) => void): Promise<{ passed: number; failed: number }> {
+export async function runConformance(
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ passed: number; failed: number }> {
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((f) => f.endsWith(".json") && !f.startsWith("alphas_cumprod_")).sort();
+    names = (await readdir(dir))
+      .filter((f) => f.endsWith(".json") && !f.startsWith("alphas_cumprod_"))
+      .sort();
   } catch (err) {
     throw new Error(`cannot read fixture folder ${dir}: ${(err as Error).message}`);
   }
@@ -167,7 +182,9 @@ export async function runConformance(dir: string, log: (line: string) => void): 
       if (worst <= TOLERANCE) passed++;
       else {
         failed++;
-        log(`FAIL ${c.id}: largest error ${worst.toExponential(2)} x max(1,|x_init|) at ${where} (limit ${TOLERANCE})`);
+        log(
+          `FAIL ${c.id}: largest error ${worst.toExponential(2)} x max(1,|x_init|) at ${where} (limit ${TOLERANCE})`,
+        );
       }
     } catch (err) {
       failed++;

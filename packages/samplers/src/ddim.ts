@@ -2,7 +2,14 @@
 // sqrt(1 - abar' - std^2) eps + std z, with t' = t - T/n (even for linspace/trailing spacing).
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
 import { clampInPlace, option } from "@fccf/core";
-import { Buffers, fixedOption, predictionOption, spacingOption, stepsOffsetOption, unsupportedThresholdOptions } from "./common.js";
+import {
+  Buffers,
+  fixedOption,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedThresholdOptions,
+} from "./common.js";
 import { discreteTimesteps } from "./timesteps.js";
 
 const options = {

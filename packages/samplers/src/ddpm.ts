@@ -2,12 +2,23 @@
 // q(x_{t'} | x_t, x0) plus fresh noise of the posterior (fixed_small) or prior (fixed_large) variance.
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
 import { clampInPlace, option, predictionToX0 } from "@fccf/core";
-import { Buffers, fixedOption, predictionOption, spacingOption, stepsOffsetOption, unsupportedThresholdOptions } from "./common.js";
+import {
+  Buffers,
+  fixedOption,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedThresholdOptions,
+} from "./common.js";
 import { discreteTimesteps } from "./timesteps.js";
 
 const options = {
   predictionType: predictionOption(),
-  varianceType: option.oneOf(["fixed_small", "fixed_large"], "fixed_small", "posterior (small) or prior (large) variance"),
+  varianceType: option.oneOf(
+    ["fixed_small", "fixed_large"],
+    "fixed_small",
+    "posterior (small) or prior (large) variance",
+  ),
   timestepSpacing: spacingOption("leading"),
   stepsOffset: stepsOffsetOption(),
   clipSample: option.bool(true, "clip the x0 estimate to [-clipSampleRange, clipSampleRange]"),
@@ -18,7 +29,13 @@ const options = {
 type Config = ConfigOf<typeof options>;
 
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
-  const timesteps = discreteTimesteps("ddpm", c.timestepSpacing, steps, schedule.numTrainTimesteps, c.stepsOffset);
+  const timesteps = discreteTimesteps(
+    "ddpm",
+    c.timestepSpacing,
+    steps,
+    schedule.numTrainTimesteps,
+    c.stepsOffset,
+  );
   return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), 0], initNoiseSigma: 1 };
 }
 

@@ -4,10 +4,10 @@
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { option, predictionToX0 } from "@fccf/core";
 import {
-  Buffers,
-  History,
   alphaSigma,
+  Buffers,
   fixedOption,
+  History,
   predictionOption,
   spacingOption,
   stepsOffsetOption,
@@ -34,7 +34,11 @@ type Config = ConfigOf<typeof options>;
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   const T = schedule.numTrainTimesteps;
   const timesteps = solverTimesteps("deis", c.timestepSpacing, steps, T, c.stepsOffset);
-  return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), schedule.sigmas[0]!], initNoiseSigma: 1 };
+  return {
+    timesteps,
+    levels: [...timesteps.map((t) => schedule.sigmas[t]!), schedule.sigmas[0]!],
+    initNoiseSigma: 1,
+  };
 }
 
 // Antiderivatives of the Lagrange basis polynomials in log(rho) (order 2 and 3 of DEIS).

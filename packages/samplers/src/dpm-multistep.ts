@@ -4,10 +4,10 @@
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
 import { lin2, lin3, option } from "@fccf/core";
 import {
-  Buffers,
-  History,
   alphaSigma,
+  Buffers,
   fixedOption,
+  History,
   lambdaOf,
   predictionOption,
   spacingOption,
@@ -16,21 +16,29 @@ import {
   unsupportedSigmaOptions,
   unsupportedThresholdOptions,
 } from "./common.js";
-import { DPM_ALGORITHMS, type DpmAlgorithm, clippedLastTimestep, convertForDpm } from "./dpm-shared.js";
+import { clippedLastTimestep, convertForDpm, DPM_ALGORITHMS, type DpmAlgorithm } from "./dpm-shared.js";
 import { solverTimesteps } from "./timesteps.js";
 
 function makeOptions(algorithm: DpmAlgorithm, finalSigmas: "zero" | "sigma_min") {
   return {
     predictionType: predictionOption(),
     solverOrder: option.number(2, "solver order (1, 2 or 3)", { integer: true, min: 1, max: 3 }),
-    algorithmType: option.oneOf(DPM_ALGORITHMS, algorithm, "dpmsolver++ (x0), dpmsolver (eps), or their SDE variants"),
+    algorithmType: option.oneOf(
+      DPM_ALGORITHMS,
+      algorithm,
+      "dpmsolver++ (x0), dpmsolver (eps), or their SDE variants",
+    ),
     solverType: option.oneOf(["midpoint", "heun"], "midpoint", "second-order update rule"),
     lowerOrderFinal: option.bool(true, "use lower orders for the last steps when steps < 15"),
     eulerAtFinal: option.bool(false, "first-order last step"),
     finalSigmasType: option.oneOf(["zero", "sigma_min"], finalSigmas, "noise level of the returned sample"),
-    lambdaMinClipped: option.number(Number.NEGATIVE_INFINITY, "lower clip of lambda (use -5.1 for the cosine schedule)", {
-      allowNegInfinity: true,
-    }),
+    lambdaMinClipped: option.number(
+      Number.NEGATIVE_INFINITY,
+      "lower clip of lambda (use -5.1 for the cosine schedule)",
+      {
+        allowNegInfinity: true,
+      },
+    ),
     timestepSpacing: spacingOption("linspace"),
     stepsOffset: stepsOffsetOption(),
     varianceType: fixedOption(null, "learned variance channels"),
@@ -45,11 +53,18 @@ const defaultOptions = makeOptions("dpmsolver++", "zero");
 type Config = ConfigOf<typeof defaultOptions>;
 
 function validate(c: Config): void {
-  if ((c.algorithmType === "dpmsolver" || c.algorithmType === "sde-dpmsolver") && c.finalSigmasType === "zero") {
-    throw new RangeError(`algorithmType '${c.algorithmType}' needs finalSigmasType 'sigma_min' (its last step divides by sigma)`);
+  if (
+    (c.algorithmType === "dpmsolver" || c.algorithmType === "sde-dpmsolver") &&
+    c.finalSigmasType === "zero"
+  ) {
+    throw new RangeError(
+      `algorithmType '${c.algorithmType}' needs finalSigmasType 'sigma_min' (its last step divides by sigma)`,
+    );
   }
   if (c.algorithmType.startsWith("sde-") && c.solverOrder > 2) {
-    throw new RangeError(`algorithmType '${c.algorithmType}' supports solverOrder 1 or 2, got ${c.solverOrder}`);
+    throw new RangeError(
+      `algorithmType '${c.algorithmType}' supports solverOrder 1 or 2, got ${c.solverOrder}`,
+    );
   }
 }
 
@@ -107,9 +122,25 @@ function update(
     if (alg === "dpmsolver++") lin2(x, sigmaT / sigmaS0, x, -(alphaT * (Math.exp(-h) - 1)), m0);
     else if (alg === "dpmsolver") lin2(x, alphaT / alphaS0, x, -(sigmaT * (Math.exp(h) - 1)), m0);
     else if (alg === "sde-dpmsolver++") {
-      lin3(x, (sigmaT / sigmaS0) * Math.exp(-h), x, alphaT * (1 - Math.exp(-2 * h)), m0, sigmaT * Math.sqrt(1 - Math.exp(-2 * h)), z!);
+      lin3(
+        x,
+        (sigmaT / sigmaS0) * Math.exp(-h),
+        x,
+        alphaT * (1 - Math.exp(-2 * h)),
+        m0,
+        sigmaT * Math.sqrt(1 - Math.exp(-2 * h)),
+        z!,
+      );
     } else {
-      lin3(x, alphaT / alphaS0, x, -2 * (sigmaT * (Math.exp(h) - 1)), m0, sigmaT * Math.sqrt(Math.exp(2 * h) - 1), z!);
+      lin3(
+        x,
+        alphaT / alphaS0,
+        x,
+        -2 * (sigmaT * (Math.exp(h) - 1)),
+        m0,
+        sigmaT * Math.sqrt(Math.exp(2 * h) - 1),
+        z!,
+      );
     }
     return;
   }
@@ -135,7 +166,9 @@ function update(
     } else if (alg === "sde-dpmsolver++") {
       cx = (sigmaT / sigmaS0) * Math.exp(-h);
       c0 = alphaT * (1 - Math.exp(-2 * h));
-      cd = midpoint ? 0.5 * (alphaT * (1 - Math.exp(-2 * h))) : alphaT * ((1 - Math.exp(-2 * h)) / (-2 * h) + 1);
+      cd = midpoint
+        ? 0.5 * (alphaT * (1 - Math.exp(-2 * h)))
+        : alphaT * ((1 - Math.exp(-2 * h)) / (-2 * h) + 1);
       cz = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
     } else {
       cx = alphaT / alphaS0;
@@ -145,7 +178,9 @@ function update(
     }
     const inv = 1 / r0;
     const n = x.length;
-    if (z) for (let j = 0; j < n; j++) x[j] = cx * x[j]! + c0 * m0[j]! + cd * (inv * (m0[j]! - m1[j]!)) + cz * z[j]!;
+    if (z)
+      for (let j = 0; j < n; j++)
+        x[j] = cx * x[j]! + c0 * m0[j]! + cd * (inv * (m0[j]! - m1[j]!)) + cz * z[j]!;
     else for (let j = 0; j < n; j++) x[j] = cx * x[j]! + c0 * m0[j]! + cd * (inv * (m0[j]! - m1[j]!));
     return;
   }

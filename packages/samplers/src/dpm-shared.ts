@@ -4,7 +4,12 @@ import { predictionToEpsilon, predictionToX0 } from "@fccf/core";
 import { alphaSigma } from "./common.js";
 
 export type DpmAlgorithm = "dpmsolver++" | "dpmsolver" | "sde-dpmsolver++" | "sde-dpmsolver";
-export const DPM_ALGORITHMS: readonly DpmAlgorithm[] = ["dpmsolver++", "dpmsolver", "sde-dpmsolver++", "sde-dpmsolver"];
+export const DPM_ALGORITHMS: readonly DpmAlgorithm[] = [
+  "dpmsolver++",
+  "dpmsolver",
+  "sde-dpmsolver++",
+  "sde-dpmsolver",
+];
 
 /** ++ variants integrate the data prediction x0, the others the noise prediction eps. */
 export function usesX0(algorithm: DpmAlgorithm): boolean {

@@ -4,17 +4,17 @@
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
 import { linspace, option, roundHalfEven } from "@fccf/core";
 import {
-  Buffers,
-  History,
   alphaSigma,
+  Buffers,
   fixedOption,
+  History,
   lambdaOf,
   predictionOption,
   unsupportedFlowOptions,
   unsupportedSigmaOptions,
   unsupportedThresholdOptions,
 } from "./common.js";
-import { type DpmAlgorithm, clippedLastTimestep, convertForDpm } from "./dpm-shared.js";
+import { clippedLastTimestep, convertForDpm, type DpmAlgorithm } from "./dpm-shared.js";
 
 const ALGORITHMS: readonly DpmAlgorithm[] = ["dpmsolver++", "dpmsolver", "sde-dpmsolver++"];
 
@@ -25,9 +25,13 @@ const options = {
   solverType: option.oneOf(["midpoint", "heun"], "midpoint", "second/third-order update rule"),
   lowerOrderFinal: option.bool(true, "end with lower orders so the groups fit the step count"),
   finalSigmasType: option.oneOf(["zero", "sigma_min"], "zero", "noise level of the returned sample"),
-  lambdaMinClipped: option.number(Number.NEGATIVE_INFINITY, "lower clip of lambda (use -5.1 for the cosine schedule)", {
-    allowNegInfinity: true,
-  }),
+  lambdaMinClipped: option.number(
+    Number.NEGATIVE_INFINITY,
+    "lower clip of lambda (use -5.1 for the cosine schedule)",
+    {
+      allowNegInfinity: true,
+    },
+  ),
   varianceType: fixedOption(null, "learned variance channels"),
   ...unsupportedSigmaOptions,
   ...unsupportedThresholdOptions,
@@ -37,7 +41,9 @@ type Config = ConfigOf<typeof options>;
 
 function validate(c: Config): void {
   if (c.algorithmType === "dpmsolver" && c.finalSigmasType === "zero") {
-    throw new RangeError("algorithmType 'dpmsolver' needs finalSigmasType 'sigma_min' (its last step divides by sigma)");
+    throw new RangeError(
+      "algorithmType 'dpmsolver' needs finalSigmasType 'sigma_min' (its last step divides by sigma)",
+    );
   }
   if (c.algorithmType === "sde-dpmsolver++" && c.solverOrder > 2) {
     throw new RangeError(`algorithmType 'sde-dpmsolver++' supports solverOrder 1 or 2, got ${c.solverOrder}`);
@@ -48,7 +54,12 @@ function validate(c: Config): void {
  * The order of each step (diffusers `get_order_list`, including its lowerOrderFinal rewrites). A
  * last step to sigma = 0 is first order: higher orders divide by the infinite log-SNR step there.
  */
-export function singlestepOrders(steps: number, order: number, lowerOrderFinal: boolean, finalZero: boolean): number[] {
+export function singlestepOrders(
+  steps: number,
+  order: number,
+  lowerOrderFinal: boolean,
+  finalZero: boolean,
+): number[] {
   const orders = groupOrders(steps, order, lowerOrderFinal, finalZero);
   if (finalZero && orders.length > 0) orders[orders.length - 1] = 1;
   return orders;
@@ -72,15 +83,24 @@ function groupOrders(steps: number, order: number, lowerOrderFinal: boolean, fin
 
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   const T = schedule.numTrainTimesteps;
-  if (steps > T) throw new RangeError(`dpm-solver-singlestep: ${steps} steps exceed the ${T} training timesteps`);
+  if (steps > T)
+    throw new RangeError(`dpm-solver-singlestep: ${steps} steps exceed the ${T} training timesteps`);
   const last = clippedLastTimestep(schedule, c.lambdaMinClipped);
-  const timesteps = linspace(0, last - 1, steps + 1).map(roundHalfEven).reverse().slice(0, steps);
+  const timesteps = linspace(0, last - 1, steps + 1)
+    .map(roundHalfEven)
+    .reverse()
+    .slice(0, steps);
   const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
   return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
 }
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
-  const orders = singlestepOrders(p.timesteps.length, c.solverOrder, c.lowerOrderFinal, c.finalSigmasType === "zero");
+  const orders = singlestepOrders(
+    p.timesteps.length,
+    c.solverOrder,
+    c.lowerOrderFinal,
+    c.finalSigmasType === "zero",
+  );
   const history = new History(c.solverOrder);
   const buf = new Buffers();
   return {
@@ -158,7 +178,9 @@ function update(
     } else {
       cx = (sigmaT / sigmaS1) * Math.exp(-h);
       c0 = alphaT * (1 - Math.exp(-2 * h));
-      cd = midpoint ? 0.5 * (alphaT * (1 - Math.exp(-2 * h))) : alphaT * ((1 - Math.exp(-2 * h)) / (-2 * h) + 1);
+      cd = midpoint
+        ? 0.5 * (alphaT * (1 - Math.exp(-2 * h)))
+        : alphaT * ((1 - Math.exp(-2 * h)) / (-2 * h) + 1);
       cz = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
     }
     const inv = 1 / r0;

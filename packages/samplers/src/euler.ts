@@ -2,7 +2,14 @@
 // diffusers `EulerDiscreteScheduler` semantics: x <- x + (x - D(x; s)) / s * (s_next - s).
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { option, vePredictionToX0 } from "@fccf/core";
-import { Buffers, fixedOption, predictionOption, spacingOption, stepsOffsetOption, unsupportedSigmaOptions } from "./common.js";
+import {
+  Buffers,
+  fixedOption,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedSigmaOptions,
+} from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {

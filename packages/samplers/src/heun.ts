@@ -3,7 +3,13 @@
 // per step; the last step (to sigma = 0) is a plain Euler step.
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { clampInPlace, option, vePredictionToX0 } from "@fccf/core";
-import { Buffers, predictionOption, spacingOption, stepsOffsetOption, unsupportedSigmaOptions } from "./common.js";
+import {
+  Buffers,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedSigmaOptions,
+} from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {

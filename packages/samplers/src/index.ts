@@ -1,4 +1,5 @@
 // The built-in samplers of fccf. Importing this module registers them into the core registry.
+import type { OptionSpecs, SamplerPlugin } from "@fccf/core";
 import { samplers } from "@fccf/core";
 import { ddim } from "./ddim.js";
 import { ddpm } from "./ddpm.js";
@@ -13,7 +14,7 @@ import { lms } from "./lms.js";
 import { pndm } from "./pndm.js";
 import { unipc } from "./unipc.js";
 
-export { GaussianModel, exactPfOde, fixtureMean } from "./analytic.js";
+export { exactPfOde, fixtureMean, GaussianModel } from "./analytic.js";
 export { translateConfig } from "./conformance-config.js";
 export {
   ddim,
@@ -33,7 +34,7 @@ export {
 };
 
 /** The built-in sampler plugins, in registration order. */
-export const builtinSamplers = [
+export const builtinSamplers: readonly SamplerPlugin<OptionSpecs>[] = [
   ddim,
   ddpm,
   dpmSolverPlusPlus,
@@ -48,6 +49,6 @@ export const builtinSamplers = [
   kdpm2,
   lms,
   pndm,
-] as const;
+] as unknown as SamplerPlugin<OptionSpecs>[];
 
 for (const plugin of builtinSamplers) samplers.register(plugin);

@@ -3,7 +3,13 @@
 // the full step from the start with that derivative. Two model calls per step.
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { lerpHalf, vePredictionToX0 } from "@fccf/core";
-import { Buffers, predictionOption, spacingOption, stepsOffsetOption, unsupportedSigmaOptions } from "./common.js";
+import {
+  Buffers,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedSigmaOptions,
+} from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {

@@ -3,12 +3,23 @@
 // integrated exactly over [sigma_i, sigma_{i+1}] (Gauss-Legendre, exact for these degrees).
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { option, vePredictionToX0 } from "@fccf/core";
-import { Buffers, History, predictionOption, spacingOption, stepsOffsetOption, unsupportedSigmaOptions } from "./common.js";
+import {
+  Buffers,
+  History,
+  predictionOption,
+  spacingOption,
+  stepsOffsetOption,
+  unsupportedSigmaOptions,
+} from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {
   predictionType: predictionOption(),
-  lmsOrder: option.number(4, "number of derivatives combined per step (1-4)", { integer: true, min: 1, max: 4 }),
+  lmsOrder: option.number(4, "number of derivatives combined per step (1-4)", {
+    integer: true,
+    min: 1,
+    max: 4,
+  }),
   timestepSpacing: spacingOption("linspace"),
   stepsOffset: stepsOffsetOption(),
   ...unsupportedSigmaOptions,

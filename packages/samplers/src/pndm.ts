@@ -32,8 +32,15 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PndmPlan {
   } else {
     if (base.length < 4) throw new RangeError("pndm needs at least 4 steps unless skipPrkSteps is set");
     const half = Math.floor(ratio / 2);
-    const tail = base.slice(-4).flatMap((t) => [t, t]).map((t, k) => t + (k % 2 === 0 ? 0 : half));
-    prk = tail.slice(0, -1).flatMap((t) => [t, t]).slice(1, -1).reverse();
+    const tail = base
+      .slice(-4)
+      .flatMap((t) => [t, t])
+      .map((t, k) => t + (k % 2 === 0 ? 0 : half));
+    prk = tail
+      .slice(0, -1)
+      .flatMap((t) => [t, t])
+      .slice(1, -1)
+      .reverse();
     plms = base.slice(0, -3).reverse();
   }
   const timesteps = [...prk, ...plms];
@@ -127,7 +134,8 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
 export const pndm: SamplerPlugin<typeof options> = {
   name: "pndm",
   aliases: ["PNDM", "plms"],
-  description: "PNDM: pseudo Runge-Kutta warm-up then pseudo linear multistep (VP, 4 model calls per warm-up step)",
+  description:
+    "PNDM: pseudo Runge-Kutta warm-up then pseudo linear multistep (VP, 4 model calls per warm-up step)",
   options,
   space: "VP",
   order: () => 4,

@@ -4,10 +4,10 @@
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { option, predictionToEpsilon, predictionToX0 } from "@fccf/core";
 import {
-  Buffers,
-  History,
   alphaSigma,
+  Buffers,
   fixedOption,
+  History,
   lambdaOf,
   predictionOption,
   spacingOption,
@@ -139,7 +139,13 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   };
 
   // D_k = (m_k - m0) / r_k for the k-th previous output, written into scratch arrays.
-  const differences = (x: FloatArray, count: number, lambdaS0: number, h: number, levelIndex: (k: number) => number) => {
+  const differences = (
+    x: FloatArray,
+    count: number,
+    lambdaS0: number,
+    h: number,
+    levelIndex: (k: number) => number,
+  ) => {
     const rks: number[] = [];
     const diffs: FloatArray[] = [];
     const m0 = history.at(1);
@@ -181,7 +187,8 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       const co = coefficients(c, h, rks, thisOrder);
       let rhosP: number[] = [];
       if (thisOrder === 2) rhosP = [0.5];
-      else if (thisOrder > 2) rhosP = solveSmall(vandermonde(co.rks, thisOrder - 1), co.b.slice(0, thisOrder - 1));
+      else if (thisOrder > 2)
+        rhosP = solveSmall(vandermonde(co.rks, thisOrder - 1), co.b.slice(0, thisOrder - 1));
       apply(x, last, p.levels[i + 1]!, p.levels[i]!, co, rhosP, diffs, 0, undefined);
       if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
     },

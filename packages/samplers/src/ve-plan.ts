@@ -1,6 +1,6 @@
 // Plans of the Karras-style (VE) samplers: float timesteps, sigmas interpolated in t, a final 0.
 import type { FloatArray, NoiseSchedule } from "@fccf/core";
-import { type Spacing, karrasTimesteps } from "./timesteps.js";
+import { karrasTimesteps, type Spacing } from "./timesteps.js";
 
 export interface VeBase {
   timesteps: number[];
