@@ -163,9 +163,10 @@ class Denoiser(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         self.register_buffer("log_abar", torch.log(SCHEDULE.alphas_cumprod).float(), persistent=False)
+        self.tmax = float(SCHEDULE.num_train_timesteps - 1)
 
     def abar(self, t: torch.Tensor) -> torch.Tensor:
-        tmax = float(self.log_abar.shape[0] - 1)
+        tmax = self.tmax
         t = t.float().clamp(0, tmax)
         lo = torch.floor(t)
         hi = torch.clamp(lo + 1, max=tmax)

@@ -33,7 +33,7 @@ from .plots import plot_curves, plot_rl
 from .rl import RLWeighting
 from .step import TERMS, TrainStep
 
-FIXED_WEIGHTS = {"diff": 2.0, "ssim": 1.0, "grad": 4.0, "int": 2.0, "flow": 0.1}
+FIXED_WEIGHTS = {"diff": 2.0, "ssim": 1.0, "grad": 4.0, "int": 2.0, "flow": 1.0}
 RUNS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs")
 
 
