@@ -227,3 +227,25 @@ def gflops(model: FusionNet, h: int = 480, w: int = 640) -> dict[str, float]:
     ge = count(lambda: model.encoder(cond, task))
     gd = count(lambda: model.denoiser(torch.zeros(1, 1, h, w), torch.tensor([500.0]), *enc[:-2]))
     return {"encoder": round(ge, 3), "denoiser_step": round(gd, 3)}
+
+
+class OrtModel:
+    """Duck-typed stand-in for FusionNet that runs the exported graphs in onnxruntime-node, so the
+    Python inference reference can be replayed on the ONNX files (one node process per call: slow,
+    meant for the small parity cases)."""
+
+    def __init__(self, graphs: Graphs) -> None:
+        self.graphs = graphs
+        self.encoder = self._encoder
+        self.denoiser = self._denoiser
+
+    def _encoder(self, cond: torch.Tensor, task: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = ort_run(self.graphs.encoder.path, {"cond": cond.numpy(), "task": task.numpy()})
+        names = [n for n, _, _ in self.graphs.encoder.outputs]
+        return tuple(torch.from_numpy(np.array(out[n])) for n in names)
+
+    def _denoiser(self, x_t: torch.Tensor, t: torch.Tensor, *feats: torch.Tensor) -> torch.Tensor:
+        feeds = {"x_t": x_t.numpy(), "t": t.numpy()}
+        for n, v in zip(self.graphs.feature_names + ["comp"], feats):
+            feeds[n] = v.numpy()
+        return torch.from_numpy(np.array(ort_run(self.graphs.denoiser.path, feeds)["x0"]))

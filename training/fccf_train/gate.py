@@ -96,12 +96,16 @@ def evaluate_model(model: FusionNet, pairs: list[Pair], strength: float, steps: 
     return _mean(rows)
 
 
-def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _tasks(names: list[str] | None) -> list:  # type: ignore[type-arg]
+    return [t for t in TASKS if names is None or t.name in names]
+
+
+def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Per task, the candidate strength whose validation output beats the validation mean and max
     rules on the most metrics (ties: the higher mean of the 8 metrics relative to the rules, then the
     lower strength)."""
     out: dict[str, object] = {}
-    for t in TASKS:
+    for t in _tasks(tasks):
         pairs = validation_pairs(train_root, t.name)
         if not pairs:
             raise ValueError(f"{train_root}/{t.name}: empty validation split")
@@ -129,10 +133,10 @@ def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=p
     return out
 
 
-def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, float], steps: int, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, float], steps: int, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     refs = reference_rows()
     out: dict[str, object] = {}
-    for t in TASKS:
+    for t in _tasks(tasks):
         t0 = time.time()
         pairs = list_pairs(test_root, t.name)
         mine = evaluate_model(model, pairs, strengths[t.name], steps)
@@ -209,16 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--out", default=str(REPORTS))
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--tasks", default=None, help="comma-separated subset of tasks (dry runs; the gate uses all)")
     ap.add_argument("--compare", default=None, help="rl: the fixed-weight checkpoint to compare with --checkpoint")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    tasks = args.tasks.split(",") if args.tasks else None
     try:
         model = load_model(args.checkpoint)
         if args.part == "strengths":
-            res = choose_strengths(model, args.train, args.steps)
+            res = choose_strengths(model, args.train, args.steps, tasks=tasks)
             (out / "strengths.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
         else:
             sj = out / "strengths.json"
@@ -235,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             (out / "rl_vs_fixed.md").write_text(md + "\n")
             print(md)
         elif args.part == "fusion":
-            res = fusion_table(model, args.test, st, args.steps)
+            res = fusion_table(model, args.test, st, args.steps, tasks=tasks)
             (out / "fusion.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
             md = fusion_markdown(res)
             (out / "fusion.md").write_text(md + "\n")

@@ -83,6 +83,31 @@ def write_case(
     return case
 
 
+def replay_case(model: object, case_dir: Path) -> dict[str, float]:
+    """Re-run a written case with another implementation of the graphs (e.g. `export.OrtModel`),
+    replaying its recorded noise; returns the max abs float differences and the max PNG difference."""
+    from PIL import Image
+
+    case = json.loads((case_dir / "case.json").read_text())
+    a = np.asarray(Image.open(case_dir / "a.png"))
+    b = np.asarray(Image.open(case_dir / "b.png"))
+    noise = None
+    if case["noise"] is not None:
+        hp, wp = case["padded"]["height"], case["padded"]["width"]
+        noise = np.array(case["noise"], dtype=np.float32).reshape(-1, hp, wp)
+    res = fuse_images(model, a, b, case["task"], case["strength"], case["steps"], seed=case["seed"], noise=noise)  # type: ignore[arg-type]
+    h, w = case["height"], case["width"]
+    want = np.array(case["fused_planes"], dtype=np.float32).reshape(-1, h, w)
+    comp = np.array(case["composite_planes"], dtype=np.float32).reshape(-1, h, w)
+    out = np.asarray(Image.open(case_dir / case["output"])).astype(np.int64)
+    return {
+        "fused": float(np.max(np.abs(res.planes - want))),
+        "composite": float(np.max(np.abs(res.comp - comp))),
+        "mask": float(np.max(np.abs(res.mask - np.array(case["mask"], dtype=np.float32).reshape(h, w)))),
+        "png": float(np.max(np.abs(res.image.astype(np.int64) - out))),
+    }
+
+
 def crop(img: np.ndarray, y: int, x: int, h: int, w: int) -> np.ndarray:
     return np.ascontiguousarray(img[y : y + h, x : x + w])
 

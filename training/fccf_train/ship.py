@@ -22,10 +22,10 @@ import torch
 
 from .card import build_card, write_card
 from .evaluate import list_pairs
-from .export import check_parity, export_graphs, gflops, measure_speed
+from .export import OrtModel, check_parity, export_graphs, gflops, measure_speed
 from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model
 from .images import load_image
-from .parity import crop, write_case
+from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
 
 MAX_BYTES = 20 * 1024 * 1024
 PARITY_TOL = 1e-4
@@ -93,7 +93,15 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         cid = f"{task.lower()}-{p.name}-s{strength:g}-n{n_steps}"
         write_case(model, pdir / cid, a, b, task, strength, n_steps, seed, note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}")
         cases.append(cid)
-    (pdir / "index.json").write_text(json.dumps({"model": name, "cases": cases}, indent=1))
+    # the fixtures must be reachable by an ONNX engine: replay them on the exported graphs
+    ort_model = OrtModel(graphs)
+    replay = {cid: replay_case(ort_model, pdir / cid) for cid in cases}
+    worst = max(max(r["fused"], r["composite"], r["mask"]) for r in replay.values())
+    log(f"parity fixtures replayed in onnxruntime-node: max float diff {worst:.2e}, "
+        f"max PNG diff {max(r['png'] for r in replay.values()):.0f}")
+    if worst > FLOAT_TOLERANCE:
+        raise ValueError(f"parity fixtures replayed on ONNX differ by {worst:.2e} (> {FLOAT_TOLERANCE})")
+    (pdir / "index.json").write_text(json.dumps({"model": name, "cases": cases, "onnx_replay_max_diff": replay}, indent=1))
     args = ck.get("args", {}) or {}
     training = {
         "checkpoint": str(checkpoint.relative_to(REPO)) if checkpoint.is_absolute() and REPO in checkpoint.parents else str(checkpoint),
