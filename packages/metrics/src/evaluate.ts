@@ -21,11 +21,12 @@ export interface EvaluateOptions {
 export function resolveMetricKeys(names: readonly string[], convention: Convention = "cddfuse"): string[] {
   return names.map((raw) => {
     const name = raw.trim();
-    if (METRIC_DEFS.has(name)) return name;
+    // An unprefixed name means the convention's own variant ("MI" is Tang_MI under "tang").
     const inConvention = [...METRIC_DEFS.values()].find(
       (d) => d.convention === convention && d.name.toLowerCase() === name.toLowerCase(),
     );
     if (inConvention) return inConvention.key;
+    if (METRIC_DEFS.has(name)) return name;
     const ci = [...METRIC_DEFS.keys()].find((k) => k.toLowerCase() === name.toLowerCase());
     if (ci) return ci;
     throw new RangeError(`unknown metric '${name}'; known: ${[...METRIC_DEFS.keys()].join(", ")}`);

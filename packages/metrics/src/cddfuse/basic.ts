@@ -2,7 +2,7 @@
 // pixel-level comparisons with A and B, float64 on the 0..255 scale.
 
 import type { Gray } from "../plane.js";
-import { corr, entropyOfCounts, histogram256, mean, mse, std, toLevels } from "../internal/stats.js";
+import { entropyOfCounts, histogram256, mean, mse, std, toLevels } from "../internal/stats.js";
 
 /** Entropy (bits) of F rounded to uint8 levels. */
 export function en(f: Gray): number {
@@ -66,18 +66,63 @@ export function psnr(a: Gray, b: Gray, f: Gray): number {
 }
 
 export function cc(a: Gray, b: Gray, f: Gray): number {
-  return (corr(a.d, f.d) + corr(b.d, f.d)) / 2;
+  const ma = mean(a.d);
+  const mb = mean(b.d);
+  const mf = mean(f.d);
+  let saf = 0;
+  let sbf = 0;
+  let saa = 0;
+  let sbb = 0;
+  let sff = 0;
+  for (let i = 0; i < f.d.length; i++) {
+    const da = a.d[i]! - ma;
+    const db = b.d[i]! - mb;
+    const df = f.d[i]! - mf;
+    saf += da * df;
+    sbf += db * df;
+    saa += da * da;
+    sbb += db * db;
+    sff += df * df;
+  }
+  return (saf / Math.sqrt(saa * sff) + sbf / Math.sqrt(sbb * sff)) / 2;
 }
 
-/** corr(A, F-B) + corr(B, F-A). */
+/** corr(A, F-B) + corr(B, F-A), two passes and no temporaries. */
 export function scd(a: Gray, b: Gray, f: Gray): number {
-  const fa = new Float64Array(f.d.length);
-  const fb = new Float64Array(f.d.length);
-  for (let i = 0; i < fa.length; i++) {
-    fa[i] = f.d[i]! - a.d[i]!;
-    fb[i] = f.d[i]! - b.d[i]!;
+  const n = f.d.length;
+  let sa = 0;
+  let sb = 0;
+  let sfa = 0;
+  let sfb = 0;
+  for (let i = 0; i < n; i++) {
+    sa += a.d[i]!;
+    sb += b.d[i]!;
+    sfa += f.d[i]! - a.d[i]!;
+    sfb += f.d[i]! - b.d[i]!;
   }
-  return corr(a.d, fb) + corr(b.d, fa);
+  const ma = sa / n;
+  const mb = sb / n;
+  const mfa = sfa / n;
+  const mfb = sfb / n;
+  let c1 = 0;
+  let c2 = 0;
+  let vaa = 0;
+  let vbb = 0;
+  let vfa = 0;
+  let vfb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a.d[i]! - ma;
+    const db = b.d[i]! - mb;
+    const dfa = f.d[i]! - a.d[i]! - mfa;
+    const dfb = f.d[i]! - b.d[i]! - mfb;
+    c1 += da * dfb;
+    c2 += db * dfa;
+    vaa += da * da;
+    vbb += db * db;
+    vfa += dfa * dfa;
+    vfb += dfb * dfb;
+  }
+  return c1 / Math.sqrt(vaa * vfb) + c2 / Math.sqrt(vbb * vfa);
 }
 
 export { mean };

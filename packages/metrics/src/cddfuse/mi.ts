@@ -9,7 +9,7 @@ function labels(x: Float64Array): { lab: Int32Array; k: number } {
   let small = true;
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (!(v >= 0 && v <= 255 && Number.isInteger(v))) {
+    if (!(v >= 0 && v <= 255 && (v | 0) === v)) {
       small = false;
       break;
     }
@@ -42,10 +42,12 @@ function labels(x: Float64Array): { lab: Int32Array; k: number } {
 
 /** sklearn mutual_info_score(x, y) in nats, with its |term| < eps zeroing and clipping at 0. */
 export function mutualInfoScore(x: Float64Array, y: Float64Array): number {
-  const X = labels(x);
-  const Y = labels(y);
+  return miOfLabels(labels(x), labels(y));
+}
+
+function miOfLabels(X: { lab: Int32Array; k: number }, Y: { lab: Int32Array; k: number }): number {
   if (X.k === 1 || Y.k === 1) return 0;
-  const n = x.length;
+  const n = X.lab.length;
   const joint = new Float64Array(X.k * Y.k);
   for (let i = 0; i < n; i++) joint[X.lab[i]! * Y.k + Y.lab[i]!]!++;
   const pi = new Float64Array(X.k);
@@ -76,5 +78,6 @@ export function mutualInfoScore(x: Float64Array, y: Float64Array): number {
 
 /** MI(F,A) + MI(F,B) in nats. */
 export function miNats(a: Gray, b: Gray, f: Gray): number {
-  return mutualInfoScore(f.d, a.d) + mutualInfoScore(f.d, b.d);
+  const lf = labels(f.d);
+  return miOfLabels(lf, labels(a.d)) + miOfLabels(lf, labels(b.d));
 }

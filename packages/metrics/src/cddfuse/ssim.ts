@@ -5,52 +5,50 @@
 import type { Gray } from "../plane.js";
 import { boxSumValid, Scratch } from "../internal/separable.js";
 
-/** Mean SSIM of x and y with a `win` x `win` box window, over valid positions. */
-export function ssimBox(x: Gray, y: Gray, win: number, c1: number, c2: number, sampleCov: boolean): number {
-  const { w, h } = x;
-  if (w < win || h < win) return Number.NaN;
-  const ow = w - win + 1;
-  const oh = h - win + 1;
-  const n = ow * oh;
-  const np = win * win;
-  const scratch = new Scratch();
-  // Window means from exact running sums (integer data stays exact).
-  const filt = (src: Float64Array): Float64Array => {
-    const out = new Float64Array(n);
-    boxSumValid(src, w, h, win, out, scratch);
-    for (let i = 0; i < n; i++) out[i]! /= np;
-    return out;
-  };
-  const xx = new Float64Array(w * h);
-  const yy = new Float64Array(w * h);
-  const xy = new Float64Array(w * h);
-  for (let i = 0; i < w * h; i++) {
-    xx[i] = x.d[i]! * x.d[i]!;
-    yy[i] = y.d[i]! * y.d[i]!;
-    xy[i] = x.d[i]! * y.d[i]!;
-  }
-  const ux = filt(x.d);
-  const uy = filt(y.d);
-  const uxx = filt(xx);
-  const uyy = filt(yy);
-  const uxy = filt(xy);
-  const covNorm = sampleCov ? np / (np - 1) : 1;
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const mx = ux[i]!;
-    const my = uy[i]!;
-    const vx = covNorm * (uxx[i]! - mx * mx);
-    const vy = covNorm * (uyy[i]! - my * my);
-    const vxy = covNorm * (uxy[i]! - mx * my);
-    s += ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
-  }
-  return s / n;
-}
-
+const WIN = 7;
 const C1 = (0.01 * 2) ** 2;
 const C2 = (0.03 * 2) ** 2;
 
+/** Mean SSIM of (x, y) for each y in ys, sharing x's window statistics. NaN below 7x7. */
+export function ssimSkimage(x: Gray, ys: Gray[]): number[] {
+  const { w, h } = x;
+  if (w < WIN || h < WIN) return ys.map(() => Number.NaN);
+  const n = (w - WIN + 1) * (h - WIN + 1);
+  const np = WIN * WIN;
+  const covNorm = np / (np - 1);
+  const scratch = new Scratch();
+  const prod = new Float64Array(w * h);
+  // Window sums from exact running sums (integer data stays exact); means are sums / 49.
+  const sum = (src: Float64Array): Float64Array => {
+    const out = new Float64Array(n);
+    boxSumValid(src, w, h, WIN, out, scratch);
+    return out;
+  };
+  const square = (p: Float64Array, q: Float64Array): Float64Array => {
+    for (let i = 0; i < p.length; i++) prod[i] = p[i]! * q[i]!;
+    return sum(prod);
+  };
+  const sx = sum(x.d);
+  const sxx = square(x.d, x.d);
+  return ys.map((y) => {
+    const sy = sum(y.d);
+    const syy = square(y.d, y.d);
+    const sxy = square(x.d, y.d);
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const mx = sx[i]! / np;
+      const my = sy[i]! / np;
+      const vx = covNorm * (sxx[i]! / np - mx * mx);
+      const vy = covNorm * (syy[i]! / np - my * my);
+      const vxy = covNorm * (sxy[i]! / np - mx * my);
+      s += ((2 * mx * my + C1) * (2 * vxy + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2));
+    }
+    return s / n;
+  });
+}
+
 /** SSIM(F,A) + SSIM(F,B), scikit-image 0.19 defaults on float images. */
 export function ssimCddfuse(a: Gray, b: Gray, f: Gray): number {
-  return ssimBox(f, a, 7, C1, C2, true) + ssimBox(f, b, 7, C1, C2, true);
+  const [sa, sb] = ssimSkimage(f, [a, b]) as [number, number];
+  return sa + sb;
 }
