@@ -14,7 +14,7 @@ from PIL import Image
 from fccf_train import export
 from fccf_train.card import CONTRACT_VERSION, build_card
 from fccf_train.model import FusionNet, ModelConfig
-from fccf_train.parity import write_case
+from fccf_train.parity import FLOAT_TOLERANCE, replay_case, write_case
 from fccf_train.tasks import TASKS
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is needed to run onnxruntime-node")
@@ -73,3 +73,15 @@ def test_parity_case_replays(tiny: tuple[FusionNet, export.Graphs], tmp_path: Pa
     saved = json.loads((tmp_path / "c" / "case.json").read_text())
     assert saved["timesteps"] == case["timesteps"] and len(saved["noise"][0]) == 24 * 32
     assert len(saved["fused_planes"][0]) == 20 * 27
+
+
+def test_parity_case_replays_on_onnx(tiny: tuple[FusionNet, export.Graphs], tmp_path: Path) -> None:
+    # The whole inference procedure on the ONNX graphs (onnxruntime-node) reproduces the fixture.
+    model, graphs = tiny
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 256, (19, 22, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (19, 22, 3), dtype=np.uint8)
+    write_case(model, tmp_path / "c", a, b, "MEF", 0.3, 3, 2)
+    diffs = replay_case(export.OrtModel(graphs), tmp_path / "c")
+    assert max(diffs["fused"], diffs["composite"], diffs["mask"]) <= FLOAT_TOLERANCE, diffs
+    assert diffs["png"] <= 1
