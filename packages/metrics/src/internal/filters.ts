@@ -2,6 +2,7 @@
 // (Gaussian, box), which turns a k x k window into two k-tap passes.
 
 import type { Gray } from "../plane.js";
+import { filterValid, Scratch } from "./separable.js";
 
 /** Normalised 1-D Gaussian taps whose outer product equals MATLAB `fspecial('gaussian', n, sigma)`. */
 export function gaussianTaps(n: number, sigma: number): Float64Array {
@@ -61,34 +62,18 @@ export function correlateValid(
 }
 
 /**
- * 'same' correlation with zero padding of a symmetric-per-axis separable kernel (odd lengths).
+ * 'same' correlation with zero padding of a separable kernel g (x) g (odd length, symmetric):
+ * the image is zero-padded by the kernel radius and filtered 'valid'.
  */
-export function correlateSameZero(img: Gray, gx: Float64Array, gy: Float64Array): Float64Array {
+export function correlateSameZero(img: Gray, g: Float64Array): Float64Array {
   const { w, h, d } = img;
-  const rx = (gx.length - 1) / 2;
-  const ry = (gy.length - 1) / 2;
-  const tmp = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      const j0 = Math.max(0, rx - x);
-      const j1 = Math.min(gx.length, w - x + rx);
-      for (let j = j0; j < j1; j++) s += d[row + x - rx + j]! * gx[j]!;
-      tmp[row + x] = s;
-    }
-  }
+  const r = (g.length - 1) / 2;
+  const pw = w + 2 * r;
+  const ph = h + 2 * r;
+  const p = new Float64Array(pw * ph);
+  for (let y = 0; y < h; y++) p.set(d.subarray(y * w, y * w + w), (y + r) * pw + r);
   const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const i0 = Math.max(0, ry - y);
-    const i1 = Math.min(gy.length, h - y + ry);
-    for (let i = i0; i < i1; i++) {
-      const gi = gy[i]!;
-      const trow = (y - ry + i) * w;
-      const orow = y * w;
-      for (let x = 0; x < w; x++) out[orow + x]! += tmp[trow + x]! * gi;
-    }
-  }
+  filterValid(p, pw, ph, g, 1, out, new Scratch());
   return out;
 }
 

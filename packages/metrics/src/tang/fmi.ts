@@ -159,17 +159,17 @@ export function dct2(img: Gray): Float64Array {
   };
   const tw = table(w);
   const th = table(h);
-  // AC basis vectors sum to zero, so they are applied to the mean-removed signal: a constant row or
-  // column then gets exactly zero AC coefficients, as MATLAB/Octave's dct2 gives (FMI compares patches
-  // for equality, so rounding noise there would change the result).
+  // AC basis vectors sum to zero, so they can be applied to the signal minus its first sample: a
+  // constant row or column then gets exactly zero AC coefficients, as MATLAB/Octave's dct2 gives (FMI
+  // compares patches for equality, so rounding noise there would change the result).
   const line = (src: Float64Array, n: number, t: Float64Array, dst: Float64Array): void => {
-    let m = 0;
-    for (let i = 0; i < n; i++) m += src[i]!;
-    dst[0] = t[0]! * m;
-    m /= n;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += src[i]!;
+    dst[0] = t[0]! * sum;
+    const x0 = src[0]!;
     for (let k = 1; k < n; k++) {
       let s = 0;
-      for (let i = 0; i < n; i++) s += t[k * n + i]! * (src[i]! - m);
+      for (let i = 0; i < n; i++) s += t[k * n + i]! * (src[i]! - x0);
       dst[k] = s;
     }
   };

@@ -2,7 +2,7 @@
 
 import type { Gray } from "../plane.js";
 import { correlateSameZero, sobel } from "../internal/filters.js";
-import { filterInFrequency } from "../internal/fft.js";
+import { filterInFrequencyComplex } from "../internal/fft.js";
 import { minMax, roundHalfAway } from "../internal/stats.js";
 
 /** normalize1: min-max to 0..255 and round; all-zero stays; constant non-zero becomes NaN (0/0). */
@@ -14,30 +14,46 @@ function normalize(x: Float64Array): Float64Array {
   return out;
 }
 
-function gaussianUnnormalised(sigma: number): { gx: Float64Array; gy: Float64Array } {
-  const gx = new Float64Array(31);
-  const gy = new Float64Array(31);
+/** 1-D factor of the unnormalised 31x31 Gaussian exp(-(x^2+y^2)/(2 sigma^2)) / (2 pi sigma^2). */
+function gaussianUnnormalised(sigma: number): Float64Array {
+  const g = new Float64Array(31);
+  const scale = 1 / Math.sqrt(2 * Math.PI * sigma * sigma);
   for (let i = 0; i < 31; i++) {
     const t = i - 15;
-    gx[i] = Math.exp(-(t * t) / (2 * sigma * sigma));
-    gy[i] = gx[i]! / (2 * Math.PI * sigma * sigma);
+    g[i] = Math.exp(-(t * t) / (2 * sigma * sigma)) * scale;
   }
-  return { gx, gy };
+  return g;
 }
 
-/** Masked local contrast C' = C^3 / (C^2 + 1e-4) with C = |G2 * I / G4 * I - 1|. */
-function maskedContrast(img: Float64Array, w: number, h: number): Float64Array {
+/**
+ * Masked local contrast C' = C^3 / (C^2 + 1e-4) with C = |G2 * I / G4 * I - 1|, in complex arithmetic
+ * like the reference (I is the complex ifft2 output; |.| is the modulus).
+ */
+function maskedContrast(img: { re: Float64Array; im: Float64Array }, w: number, h: number): Float64Array {
   const k1 = gaussianUnnormalised(2);
   const k2 = gaussianUnnormalised(4);
-  const g = { w, h, d: img };
-  const b1 = correlateSameZero(g, k1.gx, k1.gy);
-  const b2 = correlateSameZero(g, k2.gx, k2.gy);
-  const out = new Float64Array(img.length);
+  const re = { w, h, d: img.re };
+  const im = { w, h, d: img.im };
+  const ar = correlateSameZero(re, k1);
+  const ai = correlateSameZero(im, k1);
+  const br = correlateSameZero(re, k2);
+  const bi = correlateSameZero(im, k2);
+  const out = new Float64Array(img.re.length);
   for (let i = 0; i < out.length; i++) {
-    const c = Math.abs(b1[i]! / b2[i]! - 1);
+    const den = br[i]! * br[i]! + bi[i]! * bi[i]!;
+    const qr = (ar[i]! * br[i]! + ai[i]! * bi[i]!) / den - 1;
+    const qi = (ai[i]! * br[i]! - ar[i]! * bi[i]!) / den;
+    const c = Math.hypot(qr, qi);
     out[i] = (c * c * c) / (c * c + 0.0001);
   }
   return out;
+}
+
+/** Transposed copy: Qcb and Qcv are invariant under transposing all three images (only rounding changes). */
+export function transpose(x: Gray): Gray {
+  const d = new Float64Array(x.d.length);
+  for (let y = 0; y < x.h; y++) for (let i = 0; i < x.w; i++) d[i * x.h + y] = x.d[y * x.w + i]!;
+  return { w: x.h, h: x.w, d };
 }
 
 export function qcb(a: Gray, b: Gray, f: Gray): number {
@@ -50,7 +66,7 @@ export function qcb(a: Gray, b: Gray, f: Gray): number {
     const r = Math.sqrt(u * u + v * v);
     return Math.exp(-((r / f0) ** 2)) - 0.7622 * Math.exp(-((r / f1) ** 2));
   };
-  const [ca, cb, cf] = [a, b, f].map((x) => maskedContrast(filterInFrequency(normalize(x.d), w, h, dog), w, h)) as [
+  const [ca, cb, cf] = [a, b, f].map((x) => maskedContrast(filterInFrequencyComplex(normalize(x.d), w, h, dog), w, h)) as [
     Float64Array,
     Float64Array,
     Float64Array,
@@ -106,8 +122,10 @@ export function qcv(a: Gray, b: Gray, f: Gray): number {
   const distortion = (src: Float64Array): Float64Array => {
     const diff = new Float64Array(src.length);
     for (let i = 0; i < diff.length; i++) diff[i] = src[i]! - nf[i]!;
-    const filtered = filterInFrequency(diff, w, h, csf);
-    const sums = blockSums(filtered, w, h, (t) => t * t);
+    // mean2(x.^2) of the complex filtered difference; its real part is re^2 - im^2.
+    const { re, im } = filterInFrequencyComplex(diff, w, h, csf);
+    for (let i = 0; i < re.length; i++) re[i] = re[i]! * re[i]! - im[i]! * im[i]!;
+    const sums = blockSums(re, w, h, (t) => t);
     for (let i = 0; i < sums.length; i++) sums[i]! /= BLOCK * BLOCK;
     return sums;
   };
