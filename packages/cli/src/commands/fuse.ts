@@ -74,8 +74,8 @@ export async function run(args: string[]): Promise<number> {
   const threads = number("threads", v.threads, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
   const output = v.output ?? "fused.png";
 
-  const cardPath = v.model ? resolve(v.model) : await defaultCardPath();
   const [a, b] = await Promise.all([readImage(pathA!), readImage(pathB!)]);
+  const cardPath = v.model ? resolve(v.model) : await defaultCardPath();
   if (a.width !== b.width || a.height !== b.height) {
     throw new UserError(
       `${pathA} is ${a.width}x${a.height} but ${pathB} is ${b.width}x${b.height}: the sources must have the same size ` +
@@ -100,8 +100,9 @@ export async function run(args: string[]): Promise<number> {
       seed,
       adaptiveStages: v["adaptive-stages"],
       onProgress: (p) => {
+        if (p.steps === 0) return;
         bar ??= new ProgressBar("fusing", p.steps, v.quiet);
-        if (p.steps > 0) bar.update(p.step, `stage ${p.stage}, ${p.encoderRuns} encoder runs`);
+        bar.update(p.step, `stage ${p.stage}, ${p.encoderRuns} encoder runs`);
       },
     });
     await writeImage(output, result.image);

@@ -1,0 +1,83 @@
+// The TypeScript engine against the Python inference reference (training/fccf_train/infer.py):
+// every case in models/parity is replayed with its recorded noise through onnxruntime-node.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { RecordedNoise } from "@fccf/core";
+import "@fccf/samplers";
+import { crop, fuseImages } from "@fccf/tasks";
+import { describe, expect, it } from "vitest";
+import { loadEngine, MODELS_DIR } from "../src/model-files.js";
+import { readImage } from "../src/read-image.js";
+
+const dir = resolve(process.env.FCCF_MODELS_DIR ?? MODELS_DIR);
+const index = JSON.parse(readFileSync(join(dir, "parity", "index.json"), "utf8")) as {
+  model: string;
+  cases: string[];
+};
+
+interface Case {
+  task: string;
+  width: number;
+  height: number;
+  padded: { width: number; height: number };
+  strength: number;
+  steps: number;
+  sampler: { name: string };
+  timesteps: number[];
+  stages: number[];
+  noise: number[][] | null;
+  fused_planes: number[][];
+  composite_planes: number[][];
+  mask: number[];
+  tolerance: { float: number; png: number };
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+describe(`parity with the Python reference (${index.model})`, () => {
+  it("has cases for several tasks", () => {
+    expect(existsSync(join(dir, `${index.model}.json`))).toBe(true);
+    expect(index.cases.length).toBeGreaterThanOrEqual(4);
+  });
+  for (const name of index.cases) {
+    it(name, async () => {
+      const caseDir = join(dir, "parity", name);
+      const c = JSON.parse(readFileSync(join(caseDir, "case.json"), "utf8")) as Case;
+      const engine = await loadEngine(join(dir, `${index.model}.json`), 1);
+      try {
+        const [a, b, expected] = await Promise.all(
+          ["a.png", "b.png", "out.png"].map((f) => readImage(join(caseDir, f))),
+        );
+        const r = await fuseImages(engine, a!, b!, {
+          task: c.task,
+          strength: c.strength,
+          steps: c.steps,
+          sampler: c.sampler.name,
+          noise: c.noise ? new RecordedNoise([c.noise.flat()]) : undefined,
+        });
+        expect(r.planes.timesteps).toEqual(c.timesteps);
+        expect(r.planes.stagesUsed).toEqual(c.stages);
+        const { width: w, height: h } = c;
+        const { width: pw, height: ph } = c.padded;
+        c.fused_planes.forEach((ref, i) => {
+          const mine = crop(r.planes.fused.subarray(i * pw * ph, (i + 1) * pw * ph), pw, w, h);
+          expect(maxDiff(mine, ref)).toBeLessThanOrEqual(c.tolerance.float);
+        });
+        c.composite_planes.forEach((ref, i) => {
+          const mine = crop(r.planes.composite.subarray(i * pw * ph, (i + 1) * pw * ph), pw, w, h);
+          expect(maxDiff(mine, ref)).toBeLessThanOrEqual(c.tolerance.float);
+        });
+        expect(maxDiff(r.mask, c.mask)).toBeLessThanOrEqual(c.tolerance.float);
+        expect(r.image.channels).toBe(expected!.channels);
+        expect(maxDiff(r.image.data, expected!.data)).toBeLessThanOrEqual(c.tolerance.png);
+      } finally {
+        await engine.dispose();
+      }
+    });
+  }
+});
