@@ -1,0 +1,101 @@
+// `fccf fuse` end to end with the shipped model: output, determinism, errors, no partial files.
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { run } from "../src/commands/fuse.js";
+import { defaultCardPath, MODELS_DIR } from "../src/model-files.js";
+import { readImage } from "../src/read-image.js";
+import { UserError } from "../src/user-error.js";
+
+const models = resolve(process.env.FCCF_MODELS_DIR ?? MODELS_DIR);
+const samples = resolve(import.meta.dirname, "../../../samples");
+const dir = await mkdtemp(join(tmpdir(), "fccf-fuse-"));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+vi.spyOn(console, "log").mockImplementation(() => {});
+
+async function card(): Promise<string> {
+  if (process.env.FCCF_MODELS_DIR) {
+    const names = (await readdir(models)).filter((n) => n.endsWith(".json"));
+    return join(models, names[0]!);
+  }
+  return defaultCardPath();
+}
+
+describe("fccf fuse", () => {
+  it("fuses the embedded default pair into a colour image of the visible image's size", async () => {
+    const out = join(dir, "default.png");
+    expect(await run(["-m", await card(), "-o", out, "-q", "--mask", join(dir, "mask.png")])).toBe(0);
+    const img = await readImage(out);
+    expect([img.width, img.height, img.channels]).toEqual([512, 384, 3]);
+    const mask = await readImage(join(dir, "mask.png"));
+    expect([mask.width, mask.height, mask.channels]).toEqual([512, 384, 1]);
+  });
+
+  it("gives the same bytes for the same seed and different bytes for another seed", async () => {
+    const args = (seed: number, name: string) => [
+      join(samples, "MED-PET/a-MRI.png"),
+      join(samples, "MED-PET/b-PET.png"),
+      "--task",
+      "MED-PET",
+      "-s",
+      "0.3",
+      "--steps",
+      "3",
+      "--seed",
+      String(seed),
+      "-m",
+      "",
+      "-q",
+      "-o",
+      join(dir, name),
+    ];
+    const c = await card();
+    for (const [seed, name] of [
+      [1, "s1.png"],
+      [1, "s1b.png"],
+      [2, "s2.png"],
+    ] as const) {
+      const a = args(seed, name);
+      a[a.indexOf("-m") + 1] = c;
+      expect(await run(a)).toBe(0);
+    }
+    const [s1, s1b, s2] = await Promise.all(
+      ["s1.png", "s1b.png", "s2.png"].map((n) => readFile(join(dir, n))),
+    );
+    expect(s1!.equals(s1b!)).toBe(true);
+    expect(s1!.equals(s2!)).toBe(false);
+  });
+
+  it("reports bad input as UserError and leaves no output behind", async () => {
+    const out = join(dir, "never.png");
+    const c = await card();
+    await expect(
+      run([
+        join(samples, "MEF/a-under.png"),
+        join(samples, "MED-PET/b-PET.png"),
+        "--task",
+        "MEF",
+        "-m",
+        c,
+        "-o",
+        out,
+      ]),
+    ).rejects.toThrow(/343x231 but .* is 256x256/);
+    await expect(
+      run([join(dir, "missing.png"), join(samples, "MEF/b-over.png"), "--task", "MEF", "-m", c, "-o", out]),
+    ).rejects.toBeInstanceOf(UserError);
+    await expect(
+      run([join(samples, "MEF/a-under.png"), join(samples, "MEF/b-over.png"), "-m", c]),
+    ).rejects.toThrow(/--task is required/);
+    await expect(run(["--task", "VI-IR", "--strength", "1.5", "-m", c])).rejects.toThrow(
+      /--strength 1.5: expected a number in \[0, 1\]/,
+    );
+    await expect(run(["-m", c, "-o", out, "--task", "X-RAY"])).rejects.toThrow(/unknown task 'X-RAY'/);
+    await expect(run(["-m", c, "-o", out, "--sampler", "nonsense"])).rejects.toThrow(
+      /unknown sampler 'nonsense'/,
+    );
+    await expect(run(["-m", join(dir, "nocard.json")])).rejects.toThrow(/cannot read the model card/);
+    expect((await readdir(dir)).filter((n) => n.startsWith("never") || n.endsWith(".tmp"))).toEqual([]);
+  });
+});
