@@ -25,7 +25,9 @@ function pattern(seed: number, channels: number): Uint8Array {
 }
 
 async function png(path: string, data: Uint8Array, channels: 1 | 3, w = W, h = H): Promise<void> {
-  await sharp(data, { raw: { width: w, height: h, channels } }).png().toFile(path);
+  await sharp(data, { raw: { width: w, height: h, channels } })
+    .png()
+    .toFile(path);
 }
 
 const names = ["p1", "p2", "p3"];
@@ -64,7 +66,21 @@ describe("fccf eval", () => {
     const json = join(root, "out.json");
     const io = capture();
     try {
-      const code = await run(["--data", join(root, "data"), "--task", "VI-IR", "--fused", join(root, "fused"), "--metrics", "EN,MI,Qabf,SSIM", "--csv", csv, "--json", json, "-q"]);
+      const code = await run([
+        "--data",
+        join(root, "data"),
+        "--task",
+        "VI-IR",
+        "--fused",
+        join(root, "fused"),
+        "--metrics",
+        "EN,MI,Qabf,SSIM",
+        "--csv",
+        csv,
+        "--json",
+        json,
+        "-q",
+      ]);
       expect(code).toBe(0);
     } finally {
       io.restore();
@@ -103,7 +119,17 @@ describe("fccf eval", () => {
     await png(join(root, "data/VI-IR/vi", "p5.png"), pattern(4, 3), 3);
     await png(join(root, "data/VI-IR/ir", "p5.png"), pattern(5, 1), 1);
     await png(join(root, "fused", "p5.png"), new Uint8Array(10 * 10), 1, 10, 10);
-    const args = ["--data", join(root, "data"), "--task", "VI-IR", "--fused", join(root, "fused"), "--metrics", "EN", "-q"];
+    const args = [
+      "--data",
+      join(root, "data"),
+      "--task",
+      "VI-IR",
+      "--fused",
+      join(root, "fused"),
+      "--metrics",
+      "EN",
+      "-q",
+    ];
     let io = capture();
     const err = await run(args).catch((e: unknown) => e);
     io.restore();
@@ -133,7 +159,21 @@ describe("fccf eval", () => {
     const json = join(root, "tang.json");
     const io = capture();
     try {
-      await run(["--data", join(root, "data"), "--task", "VI-IR", "--fused", join(root, "fused"), "-c", "tang", "--metrics", "MI,PSNR", "--json", json, "-q"]);
+      await run([
+        "--data",
+        join(root, "data"),
+        "--task",
+        "VI-IR",
+        "--fused",
+        join(root, "fused"),
+        "-c",
+        "tang",
+        "--metrics",
+        "MI,PSNR",
+        "--json",
+        json,
+        "-q",
+      ]);
     } finally {
       io.restore();
     }
@@ -148,7 +188,9 @@ describe("fccf eval", () => {
     const base = ["--data", join(root, "data"), "--task", "VI-IR", "--fused", join(root, "fused"), "-q"];
     await expect(run([...base, "--metrics", "EN,NOPE"])).rejects.toThrow(/unknown metric 'NOPE'/);
     await expect(run([...base, "--convention", "matlab"])).rejects.toThrow(/use one of cddfuse, vifb, tang/);
-    await expect(run(["--data", join(root, "data"), "--task", "MEF", "--fused", join(root, "fused")])).rejects.toThrow(/tasks in .*: VI-IR/);
+    await expect(
+      run(["--data", join(root, "data"), "--task", "MEF", "--fused", join(root, "fused")]),
+    ).rejects.toThrow(/tasks in .*: VI-IR/);
     await expect(run(["--task", "VI-IR"])).rejects.toThrow(/--data is required/);
     const csv = join(root, "never.csv");
     await expect(run([...base, "--metrics", "EN,NOPE", "--csv", csv])).rejects.toThrow(UserError);

@@ -4,23 +4,16 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { run } from "../src/commands/fuse.js";
-import { defaultCardPath, MODELS_DIR } from "../src/model-files.js";
 import { readImage } from "../src/read-image.js";
 import { UserError } from "../src/user-error.js";
+import { cardUnderTest } from "./model-under-test.js";
 
-const models = resolve(process.env.FCCF_MODELS_DIR ?? MODELS_DIR);
 const samples = resolve(import.meta.dirname, "../../../samples");
 const dir = await mkdtemp(join(tmpdir(), "fccf-fuse-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 vi.spyOn(console, "log").mockImplementation(() => {});
 
-async function card(): Promise<string> {
-  if (process.env.FCCF_MODELS_DIR) {
-    const names = (await readdir(models)).filter((n) => n.endsWith(".json"));
-    return join(models, names[0]!);
-  }
-  return defaultCardPath();
-}
+const card = cardUnderTest;
 
 describe("fccf fuse", () => {
   it("fuses the embedded default pair into a colour image of the visible image's size", async () => {

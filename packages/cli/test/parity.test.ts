@@ -6,10 +6,11 @@ import { RecordedNoise } from "@fccf/core";
 import "@fccf/samplers";
 import { crop, fuseImages } from "@fccf/tasks";
 import { describe, expect, it } from "vitest";
-import { loadEngine, MODELS_DIR } from "../src/model-files.js";
+import { loadEngine } from "../src/model-files.js";
 import { readImage } from "../src/read-image.js";
+import { modelsDir } from "./model-under-test.js";
 
-const dir = resolve(process.env.FCCF_MODELS_DIR ?? MODELS_DIR);
+const dir = modelsDir;
 const index = JSON.parse(readFileSync(join(dir, "parity", "index.json"), "utf8")) as {
   model: string;
   cases: string[];

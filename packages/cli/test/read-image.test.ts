@@ -19,7 +19,9 @@ describe("readImage", () => {
   it("round-trips 8-bit RGB PNG samples exactly", async () => {
     const data = Uint8Array.from({ length: 3 * 4 * 3 }, (_, i) => (i * 37) % 256);
     const path = join(dir, "rgb.png");
-    await sharp(data, { raw: { width: 4, height: 3, channels: 3 } }).png().toFile(path);
+    await sharp(data, { raw: { width: 4, height: 3, channels: 3 } })
+      .png()
+      .toFile(path);
     const img = await readImage(path);
     expect([img.width, img.height, img.channels, img.bitDepth]).toEqual([4, 3, 3, 8]);
     expect(Array.from(img.data)).toEqual(Array.from(data));
@@ -39,7 +41,9 @@ describe("readImage", () => {
 
   it("decodes JPEG (lossy, so only the size and channel count are exact)", async () => {
     const path = join(dir, "grey.jpg");
-    await sharp(new Uint8Array(64).fill(200), { raw: { width: 8, height: 8, channels: 1 } }).jpeg().toFile(path);
+    await sharp(new Uint8Array(64).fill(200), { raw: { width: 8, height: 8, channels: 1 } })
+      .jpeg()
+      .toFile(path);
     const img = await readImage(path);
     expect([img.width, img.height, img.bitDepth]).toEqual([8, 8, 8]);
     expect(Math.abs(img.data[0]! - 200)).toBeLessThanOrEqual(2);
