@@ -111,3 +111,36 @@ export function vePredictionToX0(
   }
   return out;
 }
+
+/**
+ * A conversion of a model output written as `(px * x + po * output) * q`, so samplers can fuse it
+ * into their update loops (one pass over memory per step). `to` is the wanted quantity: the x0
+ * estimate or the eps estimate at VP scales (alpha, sigma), or the x0 estimate of a VE state at
+ * level `sigma` (`alpha` ignored).
+ */
+export interface LinearConversion {
+  px: number;
+  po: number;
+  q: number;
+}
+
+export function conversion(
+  prediction: PredictionType,
+  to: "x0" | "eps" | "ve-x0",
+  alpha: number,
+  sigma: number,
+): LinearConversion {
+  if (to === "x0") {
+    if (prediction === "epsilon") return { px: 1, po: -sigma, q: 1 / alpha };
+    if (prediction === "sample") return { px: 0, po: 1, q: 1 };
+    return { px: alpha, po: -sigma, q: 1 };
+  }
+  if (to === "eps") {
+    if (prediction === "epsilon") return { px: 0, po: 1, q: 1 };
+    if (prediction === "sample") return { px: 1, po: -alpha, q: 1 / sigma };
+    return { px: sigma, po: alpha, q: 1 };
+  }
+  if (prediction === "epsilon") return { px: 1, po: -sigma, q: 1 };
+  if (prediction === "sample") return { px: 0, po: 1, q: 1 };
+  return { px: 1 / (sigma * sigma + 1), po: -sigma / (sigma * sigma + 1) ** 0.5, q: 1 };
+}

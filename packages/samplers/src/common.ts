@@ -91,13 +91,22 @@ export class History {
 
   /** Stores a copy of `value` as the newest entry, reusing the oldest slot. */
   push(value: FloatArray): FloatArray {
+    const slot = this.advance(value);
+    slot.set(value);
+    return slot;
+  }
+
+  /**
+   * Makes the oldest slot (shaped like `like`) the newest entry and returns it for the caller to
+   * fill: the update loops write the converted model output there directly.
+   */
+  advance(like: FloatArray): FloatArray {
     this.head = (this.head + 1) % this.size;
     let slot = this.slots[this.head];
-    if (!slot || slot.length !== value.length || slot.constructor !== value.constructor) {
-      slot = emptyLike(value);
+    if (!slot || slot.length !== like.length || slot.constructor !== like.constructor) {
+      slot = emptyLike(like);
       this.slots[this.head] = slot;
     }
-    slot.set(value);
     this.count = Math.min(this.count + 1, this.size);
     return slot;
   }

@@ -1,7 +1,7 @@
 // DDIM (Song et al. 2021), diffusers `DDIMScheduler` semantics: x_{t'} = sqrt(abar') x0 +
 // sqrt(1 - abar' - std^2) eps + std z, with t' = t - T/n (even for linspace/trailing spacing).
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
-import { clampInPlace, option } from "@fccf/core";
+import { option } from "@fccf/core";
 import {
   Buffers,
   fixedOption,
@@ -48,36 +48,44 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
       const a = ac[t]!;
       const aPrev = prevT >= 0 ? ac[prevT]! : finalAbar;
       const b = 1 - a;
-      const x0 = buf.get(0, x);
-      const eps = buf.get(1, x);
-      const n = x.length;
-      if (c.predictionType === "epsilon") {
-        for (let k = 0; k < n; k++) {
-          x0[k] = (x[k]! - b ** 0.5 * out[k]!) / a ** 0.5;
-          eps[k] = out[k]!;
-        }
-      } else if (c.predictionType === "sample") {
-        for (let k = 0; k < n; k++) {
-          x0[k] = out[k]!;
-          eps[k] = (x[k]! - a ** 0.5 * out[k]!) / b ** 0.5;
-        }
-      } else {
-        for (let k = 0; k < n; k++) {
-          x0[k] = a ** 0.5 * x[k]! - b ** 0.5 * out[k]!;
-          eps[k] = a ** 0.5 * out[k]! + b ** 0.5 * x[k]!;
-        }
-      }
-      if (c.clipSample) clampInPlace(x0, -c.clipSampleRange, c.clipSampleRange);
+      const sa = a ** 0.5;
+      const sb = b ** 0.5;
+      // x0 = (px x + po out) q and eps = (ex x + eo out) r, as diffusers computes them per type.
+      let [px, po, q, ex, eo, r] = [1, -sb, 1 / sa, 0, 1, 1];
+      if (c.predictionType === "sample") [px, po, q, ex, eo, r] = [0, 1, 1, 1, -sa, 1 / sb];
+      else if (c.predictionType === "v_prediction") [px, po, q, ex, eo, r] = [sa, -sb, 1, sb, sa, 1];
       const variance = ((1 - aPrev) / b) * (1 - a / aPrev);
       const std = c.eta * variance ** 0.5;
       const cx0 = aPrev ** 0.5;
       const ceps = (1 - aPrev - std ** 2) ** 0.5;
-      for (let k = 0; k < n; k++) x[k] = cx0 * x0[k]! + ceps * eps[k]!;
+      const clip = c.clipSample;
+      const lo = -c.clipSampleRange;
+      const hi = c.clipSampleRange;
+      let z: FloatArray | undefined;
       if (c.eta > 0) {
-        const z = buf.get(2, x);
+        z = buf.get(0, x);
         noise!.fill(z);
-        for (let k = 0; k < n; k++) x[k] = x[k]! + std * z[k]!;
       }
+      const mid2 = lo + hi;
+      const n = x.length;
+      // One loop per case: a loop-invariant branch inside the loop costs V8 about a pass.
+      if (clip) {
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          const o = out[k]!;
+          const e = (px * xv + po * o) * q;
+          // Branch-free clamp(e, lo, hi) = (|e - lo| - |e - hi| + lo + hi) / 2: compare-and-branch on
+          // random-signed data mispredicts, and a helper call here is not inlined.
+          x[k] = cx0 * (0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2)) + ceps * ((ex * xv + eo * o) * r);
+        }
+      } else {
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          const o = out[k]!;
+          x[k] = cx0 * ((px * xv + po * o) * q) + ceps * ((ex * xv + eo * o) * r);
+        }
+      }
+      if (z) for (let k = 0; k < n; k++) x[k] = x[k]! + std * z[k]!;
     },
   };
 }

@@ -1,7 +1,7 @@
 // DDPM ancestral sampling (Ho et al. 2020), diffusers `DDPMScheduler` semantics: the posterior mean
 // q(x_{t'} | x_t, x0) plus fresh noise of the posterior (fixed_small) or prior (fixed_large) variance.
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
-import { clampInPlace, option, predictionToX0 } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import {
   Buffers,
   fixedOption,
@@ -52,20 +52,37 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
       const bPrev = 1 - aPrev;
       const alphaT = a / aPrev;
       const betaT = 1 - alphaT;
-      const x0 = predictionToX0(c.predictionType, out, x, a ** 0.5, b ** 0.5, buf.get(0, x));
-      if (c.clipSample) clampInPlace(x0, -c.clipSampleRange, c.clipSampleRange);
+      const { px, po, q } = conversion(c.predictionType, "x0", a ** 0.5, b ** 0.5);
       const c0 = (aPrev ** 0.5 * betaT) / b;
       const cx = (alphaT ** 0.5 * bPrev) / b;
-      const n = x.length;
-      for (let k = 0; k < n; k++) x[k] = c0 * x0[k]! + cx * x[k]!;
+      let std = 0;
+      let z: FloatArray | undefined;
       if (t > 0) {
-        let variance = Math.max((bPrev / b) * betaT, 1e-20);
-        if (c.varianceType === "fixed_large") variance = betaT;
-        const std = variance ** 0.5;
-        const z = buf.get(1, x);
+        const variance = c.varianceType === "fixed_large" ? betaT : Math.max((bPrev / b) * betaT, 1e-20);
+        std = variance ** 0.5;
+        z = buf.get(0, x);
         noise!.fill(z);
-        for (let k = 0; k < n; k++) x[k] = x[k]! + std * z[k]!;
       }
+      const clip = c.clipSample;
+      const lo = -c.clipSampleRange;
+      const hi = c.clipSampleRange;
+      const mid2 = lo + hi;
+      const n = x.length;
+      if (clip) {
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          const e = (px * xv + po * out[k]!) * q;
+          // Branch-free clamp(e, lo, hi) = (|e - lo| - |e - hi| + lo + hi) / 2: compare-and-branch on
+          // random-signed data mispredicts, and a helper call here is not inlined.
+          x[k] = c0 * (0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2)) + cx * xv;
+        }
+      } else {
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          x[k] = c0 * ((px * xv + po * out[k]!) * q) + cx * xv;
+        }
+      }
+      if (z) for (let k = 0; k < n; k++) x[k] = x[k]! + std * z[k]!;
     },
   };
 }

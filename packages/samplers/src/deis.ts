@@ -2,10 +2,9 @@
 // the noise prediction is extrapolated by a Lagrange polynomial in log(rho), rho = sigma/alpha, and
 // integrated exactly against d(rho).
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
-import { option, predictionToX0 } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import {
   alphaSigma,
-  Buffers,
   fixedOption,
   History,
   predictionOption,
@@ -56,36 +55,51 @@ function ind3(t: number, b: number, c: number, d: number): number {
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const n = p.timesteps.length;
   const history = new History(c.solverOrder);
-  const buf = new Buffers();
   let lowerOrderNums = 0;
   return {
     step(out: FloatArray, x: FloatArray, i: number) {
       const lowerFinal = i === n - 1 && c.lowerOrderFinal && n < 15;
       const lowerSecond = i === n - 2 && c.lowerOrderFinal && n < 15;
-      // DEIS integrates eps, recomputed from the x0 estimate (so every parameterisation works).
-      const [alpha, sigma] = alphaSigma(p.levels[i]!);
-      const eps = predictionToX0(c.predictionType, out, x, alpha, sigma, buf.get(0, x));
-      for (let j = 0; j < eps.length; j++) eps[j] = (x[j]! - alpha * eps[j]!) / sigma;
-      history.push(eps);
       let order = 3;
       if (c.solverOrder === 1 || lowerOrderNums < 1 || lowerFinal) order = 1;
       else if (c.solverOrder === 2 || lowerOrderNums < 2 || lowerSecond) order = 2;
-      update(order, p.levels, i, history, x);
+      update(c, order, p.levels, i, history, out, x);
       if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
     },
   };
 }
 
-function update(order: number, levels: readonly number[], i: number, history: History, x: FloatArray): void {
+/**
+ * One update in a single pass. DEIS integrates eps, recomputed from the x0 estimate as diffusers
+ * does (so every parameterisation works); it is stored as the newest history entry.
+ */
+function update(
+  c: Config,
+  order: number,
+  levels: readonly number[],
+  i: number,
+  history: History,
+  out: FloatArray,
+  x: FloatArray,
+): void {
   const [alphaT, sigmaT] = alphaSigma(levels[i + 1]!);
   const [alphaS0, sigmaS0] = alphaSigma(levels[i]!);
-  const m0 = history.at(1);
+  const { px, po, q } = conversion(c.predictionType, "x0", alphaS0, sigmaS0);
+  const m0 = history.advance(x);
   const nx = x.length;
+  // Reciprocals: a division per element costs more than the memory traffic of the loop.
+  const invS = 1 / sigmaS0;
+  const invA = 1 / alphaS0;
   if (order === 1) {
     const h = Math.log(alphaT) - Math.log(sigmaT) - (Math.log(alphaS0) - Math.log(sigmaS0));
     const a = alphaT / alphaS0;
     const b = -(sigmaT * (Math.exp(h) - 1));
-    for (let j = 0; j < nx; j++) x[j] = a * x[j]! + b * m0[j]!;
+    for (let j = 0; j < nx; j++) {
+      const xv = x[j]!;
+      const m = (xv - alphaS0 * ((px * xv + po * out[j]!) * q)) * invS;
+      m0[j] = m;
+      x[j] = a * xv + b * m;
+    }
     return;
   }
   const [alphaS1, sigmaS1] = alphaSigma(levels[i - 1]!);
@@ -93,19 +107,27 @@ function update(order: number, levels: readonly number[], i: number, history: Hi
   const rhoS0 = sigmaS0 / alphaS0;
   const rhoS1 = sigmaS1 / alphaS1;
   const m1 = history.at(2);
+  let c1: number;
+  let c2: number;
+  let c3 = 0;
+  let m2 = m1;
   if (order === 2) {
-    const c1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
-    const c2 = ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0);
-    for (let j = 0; j < nx; j++) x[j] = alphaT * (x[j]! / alphaS0 + c1 * m0[j]! + c2 * m1[j]!);
-    return;
+    c1 = ind2(rhoT, rhoS0, rhoS1) - ind2(rhoS0, rhoS0, rhoS1);
+    c2 = ind2(rhoT, rhoS1, rhoS0) - ind2(rhoS0, rhoS1, rhoS0);
+  } else {
+    const [alphaS2, sigmaS2] = alphaSigma(levels[i - 2]!);
+    const rhoS2 = sigmaS2 / alphaS2;
+    m2 = history.at(3);
+    c1 = ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2);
+    c2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
+    c3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);
   }
-  const [alphaS2, sigmaS2] = alphaSigma(levels[i - 2]!);
-  const rhoS2 = sigmaS2 / alphaS2;
-  const m2 = history.at(3);
-  const c1 = ind3(rhoT, rhoS0, rhoS1, rhoS2) - ind3(rhoS0, rhoS0, rhoS1, rhoS2);
-  const c2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
-  const c3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);
-  for (let j = 0; j < nx; j++) x[j] = alphaT * (x[j]! / alphaS0 + c1 * m0[j]! + c2 * m1[j]! + c3 * m2[j]!);
+  for (let j = 0; j < nx; j++) {
+    const xv = x[j]!;
+    const m = (xv - alphaS0 * ((px * xv + po * out[j]!) * q)) * invS;
+    m0[j] = m;
+    x[j] = alphaT * (xv * invA + c1 * m + c2 * m1[j]! + c3 * m2[j]!);
+  }
 }
 
 /** DEIS multistep (log-rho), orders 1-3. Alias: Deis. */

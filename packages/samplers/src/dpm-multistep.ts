@@ -2,7 +2,7 @@
 // `DPMSolverMultistepScheduler` semantics: exponential-integrator updates in lambda = log(alpha/sigma)
 // that reuse the previous one or two model outputs for orders 2 and 3.
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
-import { lin2, lin3, option } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import {
   alphaSigma,
   Buffers,
@@ -16,7 +16,7 @@ import {
   unsupportedSigmaOptions,
   unsupportedThresholdOptions,
 } from "./common.js";
-import { clippedLastTimestep, convertForDpm, DPM_ALGORITHMS, type DpmAlgorithm } from "./dpm-shared.js";
+import { clippedLastTimestep, DPM_ALGORITHMS, type DpmAlgorithm, usesX0 } from "./dpm-shared.js";
 import { solverTimesteps } from "./timesteps.js";
 
 function makeOptions(algorithm: DpmAlgorithm, finalSigmas: "zero" | "sigma_min") {
@@ -87,27 +87,31 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       const lowerFinal =
         i === n - 1 && (c.eulerAtFinal || (c.lowerOrderFinal && n < 15) || c.finalSigmasType === "zero");
       const lowerSecond = i === n - 2 && c.lowerOrderFinal && n < 15;
-      history.push(convertForDpm(c.algorithmType, c.predictionType, out, x, p.levels[i]!, buf.get(0, x)));
       let z: FloatArray | undefined;
       if (sde) {
-        z = buf.get(1, x);
+        z = buf.get(0, x);
         noise!.fill(z);
       }
       let order = 3;
       if (c.solverOrder === 1 || lowerOrderNums < 1 || lowerFinal) order = 1;
       else if (c.solverOrder === 2 || lowerOrderNums < 2 || lowerSecond) order = 2;
-      update(c, order, p.levels, i, history, x, z);
+      update(c, order, p.levels, i, history, out, x, z);
       if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
     },
   };
 }
 
+/**
+ * One update, fused into a single pass: convert the model output (stored as the newest history
+ * entry) and combine it with the previous entries, in diffusers' expression order.
+ */
 function update(
   c: Config,
   order: number,
   levels: readonly number[],
   i: number,
   history: History,
+  out: FloatArray,
   x: FloatArray,
   z: FloatArray | undefined,
 ): void {
@@ -116,103 +120,103 @@ function update(
   const lambdaT = Math.log(alphaT) - Math.log(sigmaT);
   const lambdaS0 = Math.log(alphaS0) - Math.log(sigmaS0);
   const h = lambdaT - lambdaS0;
-  const m0 = history.at(1);
   const alg = c.algorithmType;
+  const { px, po, q } = conversion(c.predictionType, usesX0(alg) ? "x0" : "eps", alphaS0, sigmaS0);
+  const m0 = history.advance(x);
+  const len = x.length;
+  let cx: number;
+  let c0: number;
+  let cz = 0;
+  if (alg === "dpmsolver++") {
+    cx = sigmaT / sigmaS0;
+    c0 = -(alphaT * (Math.exp(-h) - 1));
+  } else if (alg === "dpmsolver") {
+    cx = alphaT / alphaS0;
+    c0 = -(sigmaT * (Math.exp(h) - 1));
+  } else if (alg === "sde-dpmsolver++") {
+    cx = (sigmaT / sigmaS0) * Math.exp(-h);
+    c0 = alphaT * (1 - Math.exp(-2 * h));
+    cz = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
+  } else {
+    cx = alphaT / alphaS0;
+    c0 = -2 * (sigmaT * (Math.exp(h) - 1));
+    cz = sigmaT * Math.sqrt(Math.exp(2 * h) - 1);
+  }
   if (order === 1) {
-    if (alg === "dpmsolver++") lin2(x, sigmaT / sigmaS0, x, -(alphaT * (Math.exp(-h) - 1)), m0);
-    else if (alg === "dpmsolver") lin2(x, alphaT / alphaS0, x, -(sigmaT * (Math.exp(h) - 1)), m0);
-    else if (alg === "sde-dpmsolver++") {
-      lin3(
-        x,
-        (sigmaT / sigmaS0) * Math.exp(-h),
-        x,
-        alphaT * (1 - Math.exp(-2 * h)),
-        m0,
-        sigmaT * Math.sqrt(1 - Math.exp(-2 * h)),
-        z!,
-      );
+    if (z) {
+      for (let j = 0; j < len; j++) {
+        const xv = x[j]!;
+        const m = (px * xv + po * out[j]!) * q;
+        m0[j] = m;
+        x[j] = cx * xv + c0 * m + cz * z[j]!;
+      }
     } else {
-      lin3(
-        x,
-        alphaT / alphaS0,
-        x,
-        -2 * (sigmaT * (Math.exp(h) - 1)),
-        m0,
-        sigmaT * Math.sqrt(Math.exp(2 * h) - 1),
-        z!,
-      );
+      for (let j = 0; j < len; j++) {
+        const xv = x[j]!;
+        const m = (px * xv + po * out[j]!) * q;
+        m0[j] = m;
+        x[j] = cx * xv + c0 * m;
+      }
     }
     return;
   }
   const m1 = history.at(2);
-  const lambdaS1 = lambdaOf(levels[i - 1]!);
-  const h0 = lambdaS0 - lambdaS1;
+  const h0 = lambdaS0 - lambdaOf(levels[i - 1]!);
   const r0 = h0 / h;
   if (order === 2) {
-    // D1 = (m0 - m1) / r0
     const midpoint = c.solverType === "midpoint";
-    let cx: number;
-    let c0: number;
     let cd: number;
-    let cz = 0;
     if (alg === "dpmsolver++") {
-      cx = sigmaT / sigmaS0;
-      c0 = -(alphaT * (Math.exp(-h) - 1));
       cd = midpoint ? -0.5 * (alphaT * (Math.exp(-h) - 1)) : alphaT * ((Math.exp(-h) - 1) / h + 1);
     } else if (alg === "dpmsolver") {
-      cx = alphaT / alphaS0;
-      c0 = -(sigmaT * (Math.exp(h) - 1));
       cd = midpoint ? -0.5 * (sigmaT * (Math.exp(h) - 1)) : -(sigmaT * ((Math.exp(h) - 1) / h - 1));
     } else if (alg === "sde-dpmsolver++") {
-      cx = (sigmaT / sigmaS0) * Math.exp(-h);
-      c0 = alphaT * (1 - Math.exp(-2 * h));
       cd = midpoint
         ? 0.5 * (alphaT * (1 - Math.exp(-2 * h)))
         : alphaT * ((1 - Math.exp(-2 * h)) / (-2 * h) + 1);
-      cz = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
     } else {
-      cx = alphaT / alphaS0;
-      c0 = -2 * (sigmaT * (Math.exp(h) - 1));
       cd = midpoint ? -(sigmaT * (Math.exp(h) - 1)) : -2 * (sigmaT * ((Math.exp(h) - 1) / h - 1));
-      cz = sigmaT * Math.sqrt(Math.exp(2 * h) - 1);
     }
     const inv = 1 / r0;
-    const n = x.length;
-    if (z)
-      for (let j = 0; j < n; j++)
-        x[j] = cx * x[j]! + c0 * m0[j]! + cd * (inv * (m0[j]! - m1[j]!)) + cz * z[j]!;
-    else for (let j = 0; j < n; j++) x[j] = cx * x[j]! + c0 * m0[j]! + cd * (inv * (m0[j]! - m1[j]!));
+    if (z) {
+      for (let j = 0; j < len; j++) {
+        const xv = x[j]!;
+        const m = (px * xv + po * out[j]!) * q;
+        m0[j] = m;
+        x[j] = cx * xv + c0 * m + cd * (inv * (m - m1[j]!)) + cz * z[j]!;
+      }
+    } else {
+      for (let j = 0; j < len; j++) {
+        const xv = x[j]!;
+        const m = (px * xv + po * out[j]!) * q;
+        m0[j] = m;
+        x[j] = cx * xv + c0 * m + cd * (inv * (m - m1[j]!));
+      }
+    }
     return;
   }
   const m2 = history.at(3);
-  const lambdaS2 = lambdaOf(levels[i - 2]!);
-  const h1 = lambdaS1 - lambdaS2;
-  const r1 = h1 / h;
-  // D1_0 = (m0 - m1)/r0, D1_1 = (m1 - m2)/r1, D1 = D1_0 + r0/(r0+r1) (D1_0 - D1_1), D2 = (D1_0 - D1_1)/(r0+r1)
-  let cx: number;
-  let c0: number;
+  const r1 = (lambdaOf(levels[i - 1]!) - lambdaOf(levels[i - 2]!)) / h;
   let c1: number;
   let c2: number;
   if (alg === "dpmsolver++") {
-    cx = sigmaT / sigmaS0;
-    c0 = -(alphaT * (Math.exp(-h) - 1));
     c1 = alphaT * ((Math.exp(-h) - 1) / h + 1);
     c2 = -(alphaT * ((Math.exp(-h) - 1 + h) / h ** 2 - 0.5));
   } else {
-    cx = alphaT / alphaS0;
-    c0 = -(sigmaT * (Math.exp(h) - 1));
     c1 = -(sigmaT * ((Math.exp(h) - 1) / h - 1));
     c2 = -(sigmaT * ((Math.exp(h) - 1 - h) / h ** 2 - 0.5));
   }
   const k = r0 / (r0 + r1);
-  const q = 1 / (r0 + r1);
-  const n = x.length;
-  for (let j = 0; j < n; j++) {
-    const d10 = (m0[j]! - m1[j]!) / r0;
-    const d11 = (m1[j]! - m2[j]!) / r1;
-    const d1 = d10 + k * (d10 - d11);
-    const d2 = q * (d10 - d11);
-    x[j] = cx * x[j]! + c0 * m0[j]! + c1 * d1 + c2 * d2;
+  const kq = 1 / (r0 + r1);
+  const i0 = 1 / r0;
+  const i1 = 1 / r1;
+  for (let j = 0; j < len; j++) {
+    const m = (px * x[j]! + po * out[j]!) * q;
+    m0[j] = m;
+    const mm1 = m1[j]!;
+    const d10 = i0 * (m - mm1);
+    const d11 = i1 * (mm1 - m2[j]!);
+    x[j] = cx * x[j]! + c0 * m + c1 * (d10 + k * (d10 - d11)) + c2 * (kq * (d10 - d11));
   }
 }
 

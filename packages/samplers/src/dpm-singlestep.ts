@@ -2,7 +2,7 @@
 // semantics: the plan is cut into groups of 1, 2 or 3 steps; each group restarts from the sample at
 // its first step and uses the intermediate model outputs of the group for a higher-order update.
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
-import { linspace, option, roundHalfEven } from "@fccf/core";
+import { conversion, linspace, option, roundHalfEven } from "@fccf/core";
 import {
   alphaSigma,
   Buffers,
@@ -14,7 +14,7 @@ import {
   unsupportedSigmaOptions,
   unsupportedThresholdOptions,
 } from "./common.js";
-import { clippedLastTimestep, convertForDpm, type DpmAlgorithm } from "./dpm-shared.js";
+import { clippedLastTimestep, type DpmAlgorithm, usesX0 } from "./dpm-shared.js";
 
 const ALGORITHMS: readonly DpmAlgorithm[] = ["dpmsolver++", "dpmsolver", "sde-dpmsolver++"];
 
@@ -103,65 +103,78 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   );
   const history = new History(c.solverOrder);
   const buf = new Buffers();
+  let stored = 0;
   return {
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
-      history.push(convertForDpm(c.algorithmType, c.predictionType, out, x, p.levels[i]!, buf.get(0, x)));
       let z: FloatArray | undefined;
       if (c.algorithmType === "sde-dpmsolver++") {
-        z = buf.get(1, x);
+        z = buf.get(0, x);
         noise!.fill(z);
       }
+      stored = Math.min(stored + 1, c.solverOrder);
       // A run that starts mid-plan has fewer outputs than the group needs: lower the order.
-      const order = Math.min(orders[i] ?? 1, history.length);
-      const start = buf.get(2, x);
-      if (order === 1) start.set(x);
-      update(c, order, p.levels, i, history, start, x, z);
+      const order = Math.min(orders[i] ?? 1, stored);
+      update(c, order, p.levels, i, history, out, buf.get(1, x), x, z);
     },
   };
 }
 
+/**
+ * One update in a single pass: converts the model output into the newest history entry and
+ * combines it with the group's earlier outputs, starting from the group's first sample `sample`
+ * (recorded here when the step is first order).
+ */
 function update(
   c: Config,
   order: number,
   levels: readonly number[],
   i: number,
   history: History,
+  out: FloatArray,
   sample: FloatArray,
   x: FloatArray,
   z: FloatArray | undefined,
 ): void {
   const [alphaT, sigmaT] = alphaSigma(levels[i + 1]!);
   const lambdaT = Math.log(alphaT) - Math.log(sigmaT);
+  const [alphaS0, sigmaS0] = alphaSigma(levels[i]!);
   const alg = c.algorithmType;
+  const { px, po, q } = conversion(c.predictionType, usesX0(alg) ? "x0" : "eps", alphaS0, sigmaS0);
+  const m0 = history.advance(x);
   const n = x.length;
   if (order === 1) {
-    const [alphaS, sigmaS] = alphaSigma(levels[i]!);
-    const h = lambdaT - (Math.log(alphaS) - Math.log(sigmaS));
-    const m = history.at(1);
+    const h = lambdaT - (Math.log(alphaS0) - Math.log(sigmaS0));
+    let a: number;
+    let b: number;
+    let d = 0;
     if (alg === "dpmsolver++") {
-      const a = sigmaT / sigmaS;
-      const b = -(alphaT * (Math.exp(-h) - 1));
-      for (let j = 0; j < n; j++) x[j] = a * sample[j]! + b * m[j]!;
+      a = sigmaT / sigmaS0;
+      b = -(alphaT * (Math.exp(-h) - 1));
     } else if (alg === "dpmsolver") {
-      const a = alphaT / alphaS;
-      const b = -(sigmaT * (Math.exp(h) - 1));
-      for (let j = 0; j < n; j++) x[j] = a * sample[j]! + b * m[j]!;
+      a = alphaT / alphaS0;
+      b = -(sigmaT * (Math.exp(h) - 1));
     } else {
-      const a = (sigmaT / sigmaS) * Math.exp(-h);
-      const b = alphaT * (1 - Math.exp(-2 * h));
-      const d = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
-      for (let j = 0; j < n; j++) x[j] = a * sample[j]! + b * m[j]! + d * z![j]!;
+      a = (sigmaT / sigmaS0) * Math.exp(-h);
+      b = alphaT * (1 - Math.exp(-2 * h));
+      d = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
+    }
+    for (let j = 0; j < n; j++) {
+      const xv = x[j]!;
+      const m = (px * xv + po * out[j]!) * q;
+      m0[j] = m;
+      sample[j] = xv;
+      const v = a * xv + b * m;
+      x[j] = z ? v + d * z[j]! : v;
     }
     return;
   }
   const midpoint = c.solverType === "midpoint";
+  const lambdaS0 = Math.log(alphaS0) - Math.log(sigmaS0);
   if (order === 2) {
     const [alphaS1, sigmaS1] = alphaSigma(levels[i - 1]!);
     const lambdaS1 = Math.log(alphaS1) - Math.log(sigmaS1);
-    const lambdaS0 = lambdaOf(levels[i]!);
     const h = lambdaT - lambdaS1;
     const r0 = (lambdaS0 - lambdaS1) / h;
-    const m0 = history.at(1);
     const m1 = history.at(2);
     let cx: number;
     let c0: number;
@@ -185,18 +198,20 @@ function update(
     }
     const inv = 1 / r0;
     for (let j = 0; j < n; j++) {
-      x[j] = cx * sample[j]! + c0 * m1[j]! + cd * (inv * (m0[j]! - m1[j]!)) + (z ? cz * z[j]! : 0);
+      const m = (px * x[j]! + po * out[j]!) * q;
+      m0[j] = m;
+      const mm1 = m1[j]!;
+      const v = cx * sample[j]! + c0 * mm1 + cd * (inv * (m - mm1));
+      x[j] = z ? v + cz * z[j]! : v;
     }
     return;
   }
   const [alphaS2, sigmaS2] = alphaSigma(levels[i - 2]!);
   const lambdaS2 = Math.log(alphaS2) - Math.log(sigmaS2);
   const lambdaS1 = lambdaOf(levels[i - 1]!);
-  const lambdaS0 = lambdaOf(levels[i]!);
   const h = lambdaT - lambdaS2;
   const r0 = (lambdaS0 - lambdaS2) / h;
   const r1 = (lambdaS1 - lambdaS2) / h;
-  const m0 = history.at(1);
   const m1 = history.at(2);
   const m2 = history.at(3);
   let cx: number;
@@ -214,15 +229,18 @@ function update(
     c1 = -(sigmaT * ((Math.exp(h) - 1) / h - 1));
     if (!midpoint) c2 = -(sigmaT * ((Math.exp(h) - 1 - h) / h ** 2 - 0.5));
   }
+  const i0 = 1 / r0;
+  const i1 = 1 / r1;
+  const ird = 1 / (r0 - r1);
   for (let j = 0; j < n; j++) {
-    const d10 = (1 / r1) * (m1[j]! - m2[j]!);
-    const d11 = (1 / r0) * (m0[j]! - m2[j]!);
-    if (midpoint) x[j] = cx * sample[j]! + c0 * m2[j]! + c1 * d11;
-    else {
-      const d1 = (r0 * d10 - r1 * d11) / (r0 - r1);
-      const d2 = (2 * (d11 - d10)) / (r0 - r1);
-      x[j] = cx * sample[j]! + c0 * m2[j]! + c1 * d1 + c2 * d2;
-    }
+    const m = (px * x[j]! + po * out[j]!) * q;
+    m0[j] = m;
+    const mm2 = m2[j]!;
+    const d10 = i1 * (m1[j]! - mm2);
+    const d11 = i0 * (m - mm2);
+    if (midpoint) x[j] = cx * sample[j]! + c0 * mm2 + c1 * d11;
+    else
+      x[j] = cx * sample[j]! + c0 * mm2 + c1 * ((r0 * d10 - r1 * d11) * ird) + c2 * (2 * (d11 - d10) * ird);
   }
 }
 

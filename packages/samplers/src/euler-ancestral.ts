@@ -2,7 +2,7 @@
 // an Euler step down to sigma_down, then fresh noise of std sigma_up, with sigma_down^2 + sigma_up^2
 // = sigma_next^2.
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
-import { vePredictionToX0 } from "@fccf/core";
+import { conversion } from "@fccf/core";
 import { Buffers, fixedOption, predictionOption, spacingOption, stepsOffsetOption } from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
@@ -26,13 +26,16 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const sigma = p.levels[i]!;
       const next = p.levels[i + 1]!;
-      const x0 = vePredictionToX0(c.predictionType, out, x, sigma, buf.get(0, x));
+      const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
       const up = ((next ** 2 * (sigma ** 2 - next ** 2)) / sigma ** 2) ** 0.5;
       const down = (next ** 2 - up ** 2) ** 0.5;
-      const dt = down - sigma;
-      const z = buf.get(1, x);
+      const k = (down - sigma) / sigma;
+      const z = buf.get(0, x);
       noise!.fill(z);
-      for (let j = 0; j < x.length; j++) x[j] = x[j]! + ((x[j]! - x0[j]!) / sigma) * dt + z[j]! * up;
+      for (let j = 0; j < x.length; j++) {
+        const xv = x[j]!;
+        x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k + z[j]! * up;
+      }
     },
   };
 }

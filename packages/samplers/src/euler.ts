@@ -1,9 +1,8 @@
 // Euler's method on the PF-ODE in VE variables (Karras et al. 2022, Algorithm 1 without churn),
 // diffusers `EulerDiscreteScheduler` semantics: x <- x + (x - D(x; s)) / s * (s_next - s).
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
-import { option, vePredictionToX0 } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import {
-  Buffers,
   fixedOption,
   predictionOption,
   spacingOption,
@@ -33,14 +32,17 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
 }
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
-  const buf = new Buffers();
   return {
     scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
     step(out: FloatArray, x: FloatArray, i: number) {
       const s = p.levels[i]!;
-      const x0 = vePredictionToX0(c.predictionType, out, x, s, buf.get(0, x));
-      const dt = p.levels[i + 1]! - s;
-      for (let j = 0; j < x.length; j++) x[j] = x[j]! + ((x[j]! - x0[j]!) / s) * dt;
+      const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, s);
+      // (x - x0) / s * dt, with the division folded into one factor.
+      const k = (p.levels[i + 1]! - s) / s;
+      for (let j = 0; j < x.length; j++) {
+        const xv = x[j]!;
+        x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
+      }
     },
   };
 }

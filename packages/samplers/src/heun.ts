@@ -2,7 +2,7 @@
 // step is an Euler predictor to the next level followed by a trapezoidal corrector, two model calls
 // per step; the last step (to sigma = 0) is a plain Euler step.
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
-import { clampInPlace, option, vePredictionToX0 } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import {
   Buffers,
   predictionOption,
@@ -39,27 +39,51 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
   return {
     scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
     step(out: FloatArray, x: FloatArray, i: number) {
-      const first = (i - begin) % 2 === 0;
-      const d1 = buf.get(1, x);
-      const saved = buf.get(2, x);
-      if (first) {
+      const d1 = buf.get(0, x);
+      const clip = c.clipSample;
+      const r = c.clipSampleRange;
+      const n = x.length;
+      if ((i - begin) % 2 === 0) {
+        // Euler predictor to the next level; keeps its derivative d1.
         const sigma = p.levels[i]!;
-        const next = p.levels[i + 1]!;
-        const x0 = vePredictionToX0(c.predictionType, out, x, sigma, buf.get(0, x));
-        if (c.clipSample) clampInPlace(x0, -c.clipSampleRange, c.clipSampleRange);
-        dt = next - sigma;
-        for (let j = 0; j < x.length; j++) {
-          d1[j] = (x[j]! - x0[j]!) / sigma;
-          saved[j] = x[j]!;
-          x[j] = x[j]! + d1[j]! * dt;
+        const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
+        dt = p.levels[i + 1]! - sigma;
+        const inv = 1 / sigma;
+        if (clip) {
+          for (let j = 0; j < n; j++) {
+            const xv = x[j]!;
+            const e = (px * xv + po * out[j]!) * q;
+            // Branch-free clamp to [-r, r]: (|e + r| - |e - r|) / 2.
+            const d = (xv - 0.5 * (Math.abs(e + r) - Math.abs(e - r))) * inv;
+            d1[j] = d;
+            x[j] = xv + d * dt;
+          }
+        } else {
+          for (let j = 0; j < n; j++) {
+            const xv = x[j]!;
+            const d = (xv - (px * xv + po * out[j]!) * q) * inv;
+            d1[j] = d;
+            x[j] = xv + d * dt;
+          }
         }
       } else {
+        // Trapezoidal corrector: x_start + (d1 + d2)/2 dt, written from the predicted state
+        // x_start + d1 dt so the start does not need a copy.
         const next = p.levels[i]!;
-        const x0 = vePredictionToX0(c.predictionType, out, x, next, buf.get(0, x));
-        if (c.clipSample) clampInPlace(x0, -c.clipSampleRange, c.clipSampleRange);
-        for (let j = 0; j < x.length; j++) {
-          const d = (d1[j]! + (x[j]! - x0[j]!) / next) / 2;
-          x[j] = saved[j]! + d * dt;
+        const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, next);
+        const inv = 1 / next;
+        const half = dt / 2;
+        if (clip) {
+          for (let j = 0; j < n; j++) {
+            const xv = x[j]!;
+            const e = (px * xv + po * out[j]!) * q;
+            x[j] = xv + ((xv - 0.5 * (Math.abs(e + r) - Math.abs(e - r))) * inv - d1[j]!) * half;
+          }
+        } else {
+          for (let j = 0; j < n; j++) {
+            const xv = x[j]!;
+            x[j] = xv + ((xv - (px * xv + po * out[j]!) * q) * inv - d1[j]!) * half;
+          }
         }
       }
     },

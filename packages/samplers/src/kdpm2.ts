@@ -2,7 +2,7 @@
 // log-sigma. Euler to the geometric midpoint sigma_mid = sqrt(s * s_next), evaluate there, then take
 // the full step from the start with that derivative. Two model calls per step.
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
-import { lerpHalf, vePredictionToX0 } from "@fccf/core";
+import { conversion, lerpHalf } from "@fccf/core";
 import {
   Buffers,
   predictionOption,
@@ -44,23 +44,24 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
   return {
     scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
     step(out: FloatArray, x: FloatArray, i: number) {
-      const saved = buf.get(1, x);
+      const saved = buf.get(0, x);
       if ((i - begin) % 2 === 0) {
         const sigma = p.levels[i]!;
-        const mid = p.levels[i + 1]!;
-        const x0 = vePredictionToX0(c.predictionType, out, x, sigma, buf.get(0, x));
-        const dt = mid - sigma;
+        const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
+        const k = (p.levels[i + 1]! - sigma) / sigma;
         for (let j = 0; j < x.length; j++) {
-          saved[j] = x[j]!;
-          x[j] = x[j]! + ((x[j]! - x0[j]!) / sigma) * dt;
+          const xv = x[j]!;
+          saved[j] = xv;
+          x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
         }
       } else {
-        const sigma = p.levels[i - 1]!;
         const mid = p.levels[i]!;
-        const next = p.levels[i + 1]!;
-        const x0 = vePredictionToX0(c.predictionType, out, x, mid, buf.get(0, x));
-        const dt = next - sigma;
-        for (let j = 0; j < x.length; j++) x[j] = saved[j]! + ((x[j]! - x0[j]!) / mid) * dt;
+        const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, mid);
+        const k = (p.levels[i + 1]! - p.levels[i - 1]!) / mid;
+        for (let j = 0; j < x.length; j++) {
+          const xv = x[j]!;
+          x[j] = saved[j]! + (xv - (px * xv + po * out[j]!) * q) * k;
+        }
       }
     },
   };

@@ -2,9 +2,8 @@
 // (x - D)/sigma of the last `lmsOrder` levels is interpolated by a Lagrange polynomial in sigma and
 // integrated exactly over [sigma_i, sigma_{i+1}] (Gauss-Legendre, exact for these degrees).
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
-import { option, vePredictionToX0 } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import {
-  Buffers,
   History,
   predictionOption,
   spacingOption,
@@ -58,20 +57,29 @@ export function lmsCoefficient(levels: readonly number[], order: number, i: numb
 }
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
-  const buf = new Buffers();
   const derivatives = new History(c.lmsOrder);
   return {
     scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
     step(out: FloatArray, x: FloatArray, i: number) {
       const sigma = p.levels[i]!;
-      const d = vePredictionToX0(c.predictionType, out, x, sigma, buf.get(0, x));
-      for (let j = 0; j < x.length; j++) d[j] = (x[j]! - d[j]!) / sigma;
-      derivatives.push(d);
-      const order = derivatives.length;
-      for (let k = 0; k < order; k++) {
-        const coeff = lmsCoefficient(p.levels, order, i, k);
-        const dk = derivatives.at(k + 1);
-        for (let j = 0; j < x.length; j++) x[j] = x[j]! + coeff * dk[j]!;
+      const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
+      const past = Array.from({ length: Math.min(derivatives.length, c.lmsOrder - 1) }, (_, k) =>
+        derivatives.at(k + 1),
+      );
+      const order = past.length + 1;
+      const coeffs = Array.from({ length: order }, (_, k) => lmsCoefficient(p.levels, order, i, k));
+      const slot = derivatives.advance(x);
+      const inv = 1 / sigma;
+      const c0 = coeffs[0]!;
+      const [c1, c2, c3] = [coeffs[1] ?? 0, coeffs[2] ?? 0, coeffs[3] ?? 0];
+      const [d1, d2, d3] = [past[0] ?? slot, past[1] ?? slot, past[2] ?? slot];
+      for (let j = 0; j < x.length; j++) {
+        const xv = x[j]!;
+        const d = (xv - (px * xv + po * out[j]!) * q) * inv;
+        // Read the older derivatives before the slot (possibly the oldest one) is overwritten.
+        const v = xv + c0 * d + c1 * d1[j]! + c2 * d2[j]! + c3 * d3[j]!;
+        slot[j] = d;
+        x[j] = v;
       }
     },
   };

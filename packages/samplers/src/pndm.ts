@@ -2,7 +2,7 @@
 // calls per step over the first three steps, unless skipPrkSteps) then pseudo linear multistep
 // (Adams-Bashforth on eps), each using the DDIM-like transfer x_t -> x_{t'} of a noise estimate.
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
-import { option, predictionToEpsilon } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import { Buffers, History, predictionOption, spacingOption, stepsOffsetOption } from "./common.js";
 import { discreteTimesteps } from "./timesteps.js";
 
@@ -14,6 +14,9 @@ const options = {
   stepsOffset: stepsOffsetOption(),
 };
 type Config = ConfigOf<typeof options>;
+
+const SIXTH = 1 / 6;
+const THIRD = 1 / 3;
 
 interface PndmPlan extends PlanData {
   prkCount: number;
@@ -59,71 +62,81 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
   const ets = new History(4);
   let counter = 0;
 
-  // The transfer of F-PNDM: x_{prev} from x_t and an eps estimate (equal to a DDIM eta=0 step).
-  const transfer = (x: FloatArray, from: FloatArray, t: number, prevT: number, eps: FloatArray) => {
+  // The F-PNDM transfer x_t -> x_prev of a noise estimate (a DDIM eta = 0 step): x_prev = cs x - ce eps.
+  const transfer = (t: number, prevT: number): [number, number] => {
     const a = ac[t]!;
     const aPrev = prevT >= 0 ? ac[prevT]! : finalAbar;
-    const b = 1 - a;
-    const bPrev = 1 - aPrev;
-    const cs = (aPrev / a) ** 0.5;
-    const denom = a * bPrev ** 0.5 + (a * b * aPrev) ** 0.5;
-    const ce = (aPrev - a) / denom;
-    for (let j = 0; j < x.length; j++) x[j] = cs * from[j]! - ce * eps[j]!;
+    const denom = a * (1 - aPrev) ** 0.5 + (a * (1 - a) * aPrev) ** 0.5;
+    return [(aPrev / a) ** 0.5, (aPrev - a) / denom];
   };
 
   return {
     step(out: FloatArray, x: FloatArray, i: number) {
       const tCall = p.timesteps[i]!;
       const a = ac[tCall]!;
-      const eps = predictionToEpsilon(c.predictionType, out, x, a ** 0.5, (1 - a) ** 0.5, buf.get(0, x));
-      const cur = buf.get(1, x);
-      const acc = buf.get(2, x);
-      const combined = buf.get(3, x);
+      const { px, po, q } = conversion(c.predictionType, "eps", a ** 0.5, (1 - a) ** 0.5);
+      const cur = buf.get(0, x);
+      const acc = buf.get(1, x);
+      const len = x.length;
       if (counter < p.prkCount) {
+        // Runge-Kutta warm-up: four evaluations per step, all transferred from the step's start.
         const phase = counter % 4;
         const prevT = tCall - (counter % 2 ? 0 : Math.floor(p.ratio / 2));
-        const t = p.timesteps[Math.floor(counter / 4) * 4]!;
+        const [cs, ce] = transfer(p.timesteps[Math.floor(counter / 4) * 4]!, prevT);
         if (phase === 0) {
-          for (let j = 0; j < x.length; j++) acc[j] = eps[j]! / 6;
-          ets.push(eps);
-          cur.set(x);
-          transfer(x, cur, t, prevT, eps);
-        } else if (phase === 1 || phase === 2) {
-          for (let j = 0; j < x.length; j++) acc[j] = acc[j]! + eps[j]! / 3;
-          transfer(x, cur, t, prevT, eps);
+          const slot = ets.advance(x);
+          for (let j = 0; j < len; j++) {
+            const xv = x[j]!;
+            const e = (px * xv + po * out[j]!) * q;
+            slot[j] = e;
+            acc[j] = e * SIXTH;
+            cur[j] = xv;
+            x[j] = cs * xv - ce * e;
+          }
+        } else if (phase < 3) {
+          for (let j = 0; j < len; j++) {
+            const e = (px * x[j]! + po * out[j]!) * q;
+            acc[j] = acc[j]! + e * THIRD;
+            x[j] = cs * cur[j]! - ce * e;
+          }
         } else {
-          for (let j = 0; j < x.length; j++) combined[j] = acc[j]! + eps[j]! / 6;
-          transfer(x, cur, t, prevT, combined);
+          for (let j = 0; j < len; j++) {
+            const e = (px * x[j]! + po * out[j]!) * q;
+            x[j] = cs * cur[j]! - ce * (acc[j]! + e * SIXTH);
+          }
         }
       } else {
+        // Linear multistep (Adams-Bashforth on eps). The second call of a run without warm-up
+        // redoes the first step with the average of both outputs.
         let t = tCall;
         let prevT = t - p.ratio;
-        if (counter !== 1) ets.push(eps);
-        else {
+        const restart = counter === 1;
+        if (restart) {
           prevT = t;
           t = t + p.ratio;
         }
-        let from = x;
-        if (ets.length === 1 && counter === 0) {
-          combined.set(eps);
-          cur.set(x);
-        } else if (ets.length === 1 && counter === 1) {
-          const e1 = ets.at(1);
-          for (let j = 0; j < x.length; j++) combined[j] = (eps[j]! + e1[j]!) / 2;
-          from = cur;
-        } else if (ets.length === 2) {
-          const [e1, e2] = [ets.at(1), ets.at(2)];
-          for (let j = 0; j < x.length; j++) combined[j] = (3 * e1[j]! - e2[j]!) / 2;
-        } else if (ets.length === 3) {
-          const [e1, e2, e3] = [ets.at(1), ets.at(2), ets.at(3)];
-          for (let j = 0; j < x.length; j++) combined[j] = (23 * e1[j]! - 16 * e2[j]! + 5 * e3[j]!) / 12;
-        } else {
-          const [e1, e2, e3, e4] = [ets.at(1), ets.at(2), ets.at(3), ets.at(4)];
-          for (let j = 0; j < x.length; j++) {
-            combined[j] = (1 / 24) * (55 * e1[j]! - 59 * e2[j]! + 37 * e3[j]! - 9 * e4[j]!);
-          }
+        const olds = Array.from({ length: Math.min(ets.length, 3) }, (_, k) => ets.at(k + 1));
+        const count = restart ? ets.length : ets.length + 1;
+        let w: number[];
+        if (count === 1 && counter === 0) w = [1];
+        else if (count === 1) w = [0.5, 0.5];
+        else if (count === 2) w = [1.5, -0.5];
+        else if (count === 3) w = [23 / 12, -16 / 12, 5 / 12];
+        else w = [55 / 24, -59 / 24, 37 / 24, -9 / 24];
+        const slot = restart ? acc : ets.advance(x);
+        const from = restart ? cur : x;
+        const [cs, ce] = transfer(t, prevT);
+        const [e1, e2, e3] = [olds[0] ?? out, olds[1] ?? out, olds[2] ?? out];
+        const [w0, w1, w2, w3] = [w[0]!, w[1] ?? 0, w[2] ?? 0, w[3] ?? 0];
+        const saveStart = counter === 0;
+        for (let j = 0; j < len; j++) {
+          const xv = x[j]!;
+          const e = (px * xv + po * out[j]!) * q;
+          const comb = w0 * e + w1 * e1[j]! + w2 * e2[j]! + w3 * e3[j]!;
+          if (saveStart) cur[j] = xv;
+          slot[j] = e;
+          x[j] = cs * from[j]! - ce * comb;
         }
-        transfer(x, from, t, prevT, combined);
       }
       counter++;
     },

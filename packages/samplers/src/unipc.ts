@@ -2,7 +2,7 @@
 // (UniP) followed, once the next model output is known, by a corrector (UniC) that reuses that
 // output, so the order rises by one at no extra model call. B(h) is h (bh1) or e^h - 1 (bh2).
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
-import { option, predictionToEpsilon, predictionToX0 } from "@fccf/core";
+import { conversion, option } from "@fccf/core";
 import {
   alphaSigma,
   Buffers,
@@ -95,6 +95,46 @@ function vandermonde(rks: number[], size: number): number[][] {
   return Array.from({ length: size }, (_, p) => rks.slice(0, size).map((r) => r ** p));
 }
 
+/** Scalars of one UniP or UniC update: x_t = cx x_s0 - cm m0 - cb (sum_k rhos_k D_k [+ rhoT D_t]). */
+interface Update {
+  cx: number;
+  cm: number;
+  cb: number;
+  rhos: number[];
+  rks: number[];
+}
+
+function updateScalars(
+  c: Config,
+  levels: readonly number[],
+  t: number,
+  s0: number,
+  order: number,
+  corrector: boolean,
+  past: (k: number) => number,
+): Update {
+  const [alphaT, sigmaT] = alphaSigma(levels[t]!);
+  const [alphaS0, sigmaS0] = alphaSigma(levels[s0]!);
+  const lambdaS0 = Math.log(alphaS0) - Math.log(sigmaS0);
+  const h = Math.log(alphaT) - Math.log(sigmaT) - lambdaS0;
+  const rks: number[] = [];
+  for (let k = 1; k < order; k++) rks.push((lambdaOf(levels[past(k)]!) - lambdaS0) / h);
+  const co = coefficients(c, h, rks, order);
+  let rhos: number[];
+  if (corrector) rhos = order === 1 ? [0.5] : solveSmall(vandermonde(co.rks, order), co.b);
+  else if (order === 2) rhos = [0.5];
+  else if (order > 2) rhos = solveSmall(vandermonde(co.rks, order - 1), co.b.slice(0, order - 1));
+  else rhos = [];
+  const scaleT = c.predictX0 ? alphaT : sigmaT;
+  return {
+    cx: c.predictX0 ? sigmaT / sigmaS0 : alphaT / alphaS0,
+    cm: scaleT * co.hPhi1,
+    cb: scaleT * co.bh,
+    rhos,
+    rks,
+  };
+}
+
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const n = p.timesteps.length;
   const history = new History(c.solverOrder);
@@ -103,93 +143,65 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   let thisOrder = 1;
   let haveLast = false;
 
-  const convert = (out: FloatArray, x: FloatArray, level: number, dst: FloatArray) => {
-    const [alpha, sigma] = alphaSigma(level);
-    return c.predictX0
-      ? predictionToX0(c.predictionType, out, x, alpha, sigma, dst)
-      : predictionToEpsilon(c.predictionType, out, x, alpha, sigma, dst);
-  };
-
-  // x_t from x_s0 with the first-order part plus B(h) * sum rho_k D_k; `model` is m_t for UniC.
-  const apply = (
-    target: FloatArray,
-    from: FloatArray,
-    tLevel: number,
-    s0Level: number,
-    co: Coefficients,
-    rhos: number[],
-    diffs: FloatArray[],
-    rhoT: number,
-    model: FloatArray | undefined,
-  ) => {
-    const [alphaT, sigmaT] = alphaSigma(tLevel);
-    const [alphaS0, sigmaS0] = alphaSigma(s0Level);
-    const m0 = history.at(1);
-    const cx = c.predictX0 ? sigmaT / sigmaS0 : alphaT / alphaS0;
-    const scaleT = c.predictX0 ? alphaT : sigmaT;
-    const cm = scaleT * co.hPhi1;
-    const cb = scaleT * co.bh;
-    const len = target.length;
-    for (let j = 0; j < len; j++) {
-      let res = 0;
-      for (let k = 0; k < diffs.length; k++) res += rhos[k]! * diffs[k]![j]!;
-      if (model) res += rhoT * (model[j]! - m0[j]!);
-      target[j] = cx * from[j]! - cm * m0[j]! - cb * res;
-    }
-  };
-
-  // D_k = (m_k - m0) / r_k for the k-th previous output, written into scratch arrays.
-  const differences = (
-    x: FloatArray,
-    count: number,
-    lambdaS0: number,
-    h: number,
-    levelIndex: (k: number) => number,
-  ) => {
-    const rks: number[] = [];
-    const diffs: FloatArray[] = [];
-    const m0 = history.at(1);
-    for (let k = 1; k < count; k++) {
-      const rk = (lambdaOf(p.levels[levelIndex(k)]!) - lambdaS0) / h;
-      const mk = history.at(k + 1);
-      const d = buf.get(3 + k, x);
-      for (let j = 0; j < d.length; j++) d[j] = (mk[j]! - m0[j]!) / rk;
-      rks.push(rk);
-      diffs.push(d);
-    }
-    return { rks, diffs };
-  };
-
   return {
     step(out: FloatArray, x: FloatArray, i: number) {
-      const last = buf.get(1, x);
-      const modelT = convert(out, x, p.levels[i]!, buf.get(0, x));
-      if (i > 0 && haveLast && !c.disableCorrector.includes(i - 1)) {
-        // UniC: correct x (at level i) using the output just computed there.
-        const lambdaT = lambdaOf(p.levels[i]!);
-        const lambdaS0 = lambdaOf(p.levels[i - 1]!);
-        const h = lambdaT - lambdaS0;
-        const { rks, diffs } = differences(x, thisOrder, lambdaS0, h, (k) => i - (k + 1));
-        const co = coefficients(c, h, rks, thisOrder);
-        const rhosC = thisOrder === 1 ? [0.5] : solveSmall(vandermonde(co.rks, thisOrder), co.b);
-        apply(x, last, p.levels[i]!, p.levels[i - 1]!, co, rhosC, diffs, rhosC[rhosC.length - 1]!, modelT);
-      }
-      history.push(modelT);
+      const last = buf.get(0, x);
+      const [alpha, sigma] = alphaSigma(p.levels[i]!);
+      const { px, po, q } = conversion(c.predictionType, c.predictX0 ? "x0" : "eps", alpha, sigma);
+      // UniC corrects x (at level i) with the output just computed there, using the order of the
+      // predictor that produced it.
+      const correct = i > 0 && haveLast && !c.disableCorrector.includes(i - 1);
+      const corr = correct
+        ? updateScalars(c, p.levels, i, i - 1, thisOrder, true, (k) => i - (k + 1))
+        : undefined;
+      const older = Array.from({ length: history.length }, (_, k) => history.at(k + 1));
+      const m0 = older[0];
+
       const target = c.lowerOrderFinal ? Math.min(c.solverOrder, n - i) : c.solverOrder;
-      thisOrder = Math.min(target, lowerOrderNums + 1);
-      last.set(x);
+      const order = Math.min(target, lowerOrderNums + 1);
+      const pred = updateScalars(c, p.levels, i + 1, i, order, false, (k) => i - k);
+      const slot = history.advance(x);
+      // After this step the history is [mT, older[0], older[1], ...]: UniP's k-th past output.
+      const predPast = older.slice(0, order - 1);
+      const corrPast = corr ? older.slice(1, thisOrder) : [];
+      // Up to two past outputs per update, unrolled; an unused term reads an array the loop reads
+      // anyway with a zero weight (no extra memory traffic, no branch in the loop).
+      const len = x.length;
+      const [p0, p1] = [predPast[0] ?? x, predPast[1] ?? x];
+      const [wp0, wp1] = [pred.rhos[0] ?? 0, predPast.length > 1 ? pred.rhos[1]! : 0];
+      // Per-element divisions are the slowest part of these loops: multiply by reciprocals.
+      const [rp0, rp1] = [1 / (pred.rks[0] ?? 1), 1 / (pred.rks[1] ?? 1)];
+      const { cx, cm, cb } = pred;
+      if (!corr) {
+        for (let j = 0; j < len; j++) {
+          const xv = x[j]!;
+          const mT = (px * xv + po * out[j]!) * q;
+          const res = wp0 * ((p0[j]! - mT) * rp0) + wp1 * ((p1[j]! - mT) * rp1);
+          slot[j] = mT;
+          last[j] = xv;
+          x[j] = cx * xv - cm * mT - cb * res;
+        }
+      } else {
+        const prev = m0!;
+        const [c0, c1] = [corrPast[0] ?? prev, corrPast[1] ?? prev];
+        const [wc0, wc1] = [corrPast.length > 0 ? corr.rhos[0]! : 0, corrPast.length > 1 ? corr.rhos[1]! : 0];
+        const [rc0, rc1] = [1 / (corr.rks[0] ?? 1), 1 / (corr.rks[1] ?? 1)];
+        const wT = corr.rhos[corr.rhos.length - 1]!;
+        const { cx: kx, cm: km, cb: kb } = corr;
+        for (let j = 0; j < len; j++) {
+          const xv = x[j]!;
+          const mT = (px * xv + po * out[j]!) * q;
+          const m0j = prev[j]!;
+          const resC = wc0 * ((c0[j]! - m0j) * rc0) + wc1 * ((c1[j]! - m0j) * rc1) + wT * (mT - m0j);
+          const xc = kx * last[j]! - km * m0j - kb * resC;
+          const res = wp0 * ((p0[j]! - mT) * rp0) + wp1 * ((p1[j]! - mT) * rp1);
+          slot[j] = mT;
+          last[j] = xc;
+          x[j] = cx * xc - cm * mT - cb * res;
+        }
+      }
+      thisOrder = order;
       haveLast = true;
-      // UniP: predict the sample at level i+1.
-      const lambdaT = lambdaOf(p.levels[i + 1]!);
-      const lambdaS0 = lambdaOf(p.levels[i]!);
-      const h = lambdaT - lambdaS0;
-      const { rks, diffs } = differences(x, thisOrder, lambdaS0, h, (k) => i - k);
-      const co = coefficients(c, h, rks, thisOrder);
-      let rhosP: number[] = [];
-      if (thisOrder === 2) rhosP = [0.5];
-      else if (thisOrder > 2)
-        rhosP = solveSmall(vandermonde(co.rks, thisOrder - 1), co.b.slice(0, thisOrder - 1));
-      apply(x, last, p.levels[i + 1]!, p.levels[i]!, co, rhosP, diffs, 0, undefined);
       if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
     },
   };
