@@ -138,24 +138,22 @@ function updateScalars(
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const n = p.timesteps.length;
   const history = new History(c.solverOrder);
-  const buf = new Buffers();
   let lowerOrderNums = 0;
   let thisOrder = 1;
-  let haveLast = false;
+  // The previous predictor: x = base - cb * res_p, with res_p = sum_k w_k (m_k - m0) / r_k.
+  let prev: { w0: number; w1: number; ir0: number; ir1: number; cb: number } | undefined;
 
   return {
     step(out: FloatArray, x: FloatArray, i: number) {
-      const last = buf.get(0, x);
       const [alpha, sigma] = alphaSigma(p.levels[i]!);
       const { px, po, q } = conversion(c.predictionType, c.predictX0 ? "x0" : "eps", alpha, sigma);
       // UniC corrects x (at level i) with the output just computed there, using the order of the
       // predictor that produced it.
-      const correct = i > 0 && haveLast && !c.disableCorrector.includes(i - 1);
+      const correct = i > 0 && prev !== undefined && !c.disableCorrector.includes(i - 1);
       const corr = correct
         ? updateScalars(c, p.levels, i, i - 1, thisOrder, true, (k) => i - (k + 1))
         : undefined;
       const older = Array.from({ length: history.length }, (_, k) => history.at(k + 1));
-      const m0 = older[0];
 
       const target = c.lowerOrderFinal ? Math.min(c.solverOrder, n - i) : c.solverOrder;
       const order = Math.min(target, lowerOrderNums + 1);
@@ -163,45 +161,52 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       const slot = history.advance(x);
       // After this step the history is [mT, older[0], older[1], ...]: UniP's k-th past output.
       const predPast = older.slice(0, order - 1);
-      const corrPast = corr ? older.slice(1, thisOrder) : [];
       // Up to two past outputs per update, unrolled; an unused term reads an array the loop reads
-      // anyway with a zero weight (no extra memory traffic, no branch in the loop).
+      // anyway with a zero weight (no extra memory traffic, no branch in the loop). Per-element
+      // divisions cost more than the loop's memory traffic: multiply by reciprocals.
       const len = x.length;
       const [p0, p1] = [predPast[0] ?? x, predPast[1] ?? x];
-      const [wp0, wp1] = [pred.rhos[0] ?? 0, predPast.length > 1 ? pred.rhos[1]! : 0];
-      // Per-element divisions are the slowest part of these loops: multiply by reciprocals.
-      const [rp0, rp1] = [1 / (pred.rks[0] ?? 1), 1 / (pred.rks[1] ?? 1)];
+      const w0 = pred.rhos[0] ?? 0;
+      const w1 = predPast.length > 1 ? pred.rhos[1]! : 0;
+      const [ir0, ir1] = [1 / (pred.rks[0] ?? 1), 1 / (pred.rks[1] ?? 1)];
       const { cx, cm, cb } = pred;
-      if (!corr) {
+      if (!corr || !prev) {
         for (let j = 0; j < len; j++) {
           const xv = x[j]!;
           const mT = (px * xv + po * out[j]!) * q;
-          const res = wp0 * ((p0[j]! - mT) * rp0) + wp1 * ((p1[j]! - mT) * rp1);
+          const res = w0 * ((p0[j]! - mT) * ir0) + w1 * ((p1[j]! - mT) * ir1);
           slot[j] = mT;
-          last[j] = xv;
           x[j] = cx * xv - cm * mT - cb * res;
         }
       } else {
-        const prev = m0!;
-        const [c0, c1] = [corrPast[0] ?? prev, corrPast[1] ?? prev];
-        const [wc0, wc1] = [corrPast.length > 0 ? corr.rhos[0]! : 0, corrPast.length > 1 ? corr.rhos[1]! : 0];
-        const [rc0, rc1] = [1 / (corr.rks[0] ?? 1), 1 / (corr.rks[1] ?? 1)];
-        const wT = corr.rhos[corr.rhos.length - 1]!;
-        const { cx: kx, cm: km, cb: kb } = corr;
+        // The corrector redoes the last step from the same start with the same phi coefficients
+        // as the predictor that produced x, so x_c = (x + cb_p res_p) - cb_c res_c: the start
+        // sample never needs to be kept. Its past outputs are the previous predictor's.
+        const m0 = older[0]!;
+        const corrPast = older.slice(1, thisOrder);
+        const [c0, c1] = [corrPast[0] ?? m0, corrPast[1] ?? m0];
+        const v0 = corrPast.length > 0 ? corr.rhos[0]! : 0;
+        const v1 = corrPast.length > 1 ? corr.rhos[1]! : 0;
+        const [jr0, jr1] = [1 / (corr.rks[0] ?? 1), 1 / (corr.rks[1] ?? 1)];
+        const vT = corr.rhos[corr.rhos.length - 1]!;
+        const kb = corr.cb;
+        const { w0: u0, w1: u1, ir0: kr0, ir1: kr1, cb: pb } = prev;
         for (let j = 0; j < len; j++) {
           const xv = x[j]!;
           const mT = (px * xv + po * out[j]!) * q;
-          const m0j = prev[j]!;
-          const resC = wc0 * ((c0[j]! - m0j) * rc0) + wc1 * ((c1[j]! - m0j) * rc1) + wT * (mT - m0j);
-          const xc = kx * last[j]! - km * m0j - kb * resC;
-          const res = wp0 * ((p0[j]! - mT) * rp0) + wp1 * ((p1[j]! - mT) * rp1);
+          const m0j = m0[j]!;
+          const d0 = c0[j]! - m0j;
+          const d1 = c1[j]! - m0j;
+          const resP = u0 * (d0 * kr0) + u1 * (d1 * kr1);
+          const resC = v0 * (d0 * jr0) + v1 * (d1 * jr1) + vT * (mT - m0j);
+          const xc = xv + pb * resP - kb * resC;
+          const res = w0 * ((p0[j]! - mT) * ir0) + w1 * ((p1[j]! - mT) * ir1);
           slot[j] = mT;
-          last[j] = xc;
           x[j] = cx * xc - cm * mT - cb * res;
         }
       }
+      prev = { w0, w1, ir0, ir1, cb };
       thisOrder = order;
-      haveLast = true;
       if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
     },
   };
