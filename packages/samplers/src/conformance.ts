@@ -44,8 +44,32 @@ interface Case {
   timesteps?: number[];
   steps: Step[];
   x_final: number[];
-  diffusers_equivalent?: { id: string; config: Record<string, unknown> };
+  diffusers_equivalent?: { id: string; config?: Record<string, unknown> };
   diffusers_timesteps?: number[];
+  solver_args?: Record<string, unknown>;
+  solver?: string;
+}
+
+interface Table {
+  alphas_cumprod: number[];
+  sigma_table: number[];
+}
+
+/** fccf options equivalent to a dpm-solver / UniPC original-code call (sigma_min end, eps model). */
+function origOptions(kind: string, args: Record<string, unknown>, call: string): Record<string, unknown> {
+  const common = {
+    solverOrder: args.order,
+    lowerOrderFinal: args.lower_order_final ?? true,
+    finalSigmasType: "sigma_min",
+  };
+  if (kind === "dpmsolver_orig") {
+    return {
+      ...common,
+      algorithmType: args.algorithm_type,
+      solverType: args.solver_type === "taylor" ? "heun" : "midpoint",
+    };
+  }
+  return { ...common, solverType: args.variant, predictX0: !call.includes("noise_prediction") };
 }
 
 interface Outcome {
@@ -53,27 +77,35 @@ interface Outcome {
   where: string;
 }
 
-async function runCase(c: Case, dir: string, tables: Map<string, number[]>): Promise<Outcome> {
+async function runCase(c: Case, dir: string, tables: Map<string, Table>): Promise<Outcome> {
   const orig = c.diffusers_equivalent !== undefined && c.sampler === undefined;
   const origKind = c.id.split("-")[0]!;
   const classKey = orig ? ORIG_TO_CLASS[origKind] : c.sampler;
   if (!classKey || !CLASS_TO_SAMPLER[classKey])
     throw new Error(`unknown sampler class '${classKey ?? c.id}'`);
-  const config = orig ? c.diffusers_equivalent!.config : c.config;
-  if (!config) throw new Error("the case has no scheduler config");
-  const { schedule: scheduleConfig, options } = translateConfig(config, c.step_kwargs ?? {});
-  const schedule = NoiseSchedule.fromConfig(scheduleConfig);
-  const sampler = samplers.create(CLASS_TO_SAMPLER[classKey]!, schedule, options);
-  const run = sampler.plan(c.num_inference_steps);
-
   const file = c.model.alphas_cumprod_file;
   let table = tables.get(file);
   if (!table) {
-    const parsed = JSON.parse(await readFile(join(dir, file), "utf8")) as { sigma_table: number[] };
-    table = parsed.sigma_table;
+    table = JSON.parse(await readFile(join(dir, file), "utf8")) as Table;
     tables.set(file, table);
   }
-  const model = new GaussianModel(table, muOf(c.x_init.length), c.model.s, sampler.prediction);
+  let schedule: NoiseSchedule;
+  let options: Record<string, unknown>;
+  const config = orig ? c.diffusers_equivalent!.config : c.config;
+  if (config) {
+    const translated = translateConfig(config, c.step_kwargs ?? {});
+    schedule = NoiseSchedule.fromConfig(translated.schedule);
+    options = translated.options;
+  } else if (orig && c.solver_args) {
+    // An original-implementation case without its diffusers config: the same solver from its call
+    // arguments, on the alphas_cumprod table it used, ending at sigma_min like its time grid.
+    schedule = NoiseSchedule.fromAlphasCumprod(table.alphas_cumprod);
+    options = origOptions(origKind, c.solver_args, c.solver ?? "");
+  } else throw new Error("the case has no scheduler config");
+  const sampler = samplers.create(CLASS_TO_SAMPLER[classKey]!, schedule, options);
+  const run = sampler.plan(c.num_inference_steps);
+
+  const model = new GaussianModel(table.sigma_table, muOf(c.x_init.length), c.model.s, sampler.prediction);
   if (c.model.prediction_type !== sampler.prediction) {
     throw new Error(
       `model predicts ${c.model.prediction_type} but the sampler is set for ${sampler.prediction}`,
@@ -165,7 +197,7 @@ export async function runConformance(
   } catch (err) {
     throw new Error(`cannot read fixture folder ${dir}: ${(err as Error).message}`);
   }
-  const tables = new Map<string, number[]>();
+  const tables = new Map<string, Table>();
   let passed = 0;
   let failed = 0;
   for (const name of names) {

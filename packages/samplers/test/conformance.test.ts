@@ -81,6 +81,28 @@ describe("sampler conformance against the diffusers / dpm-solver / UniPC referen
     });
   });
 
+  it("runs an original-code case from its solver arguments when it has no diffusers config", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fccf-conformance-"));
+    try {
+      await writeFile(
+        join(dir, "alphas_cumprod_linear.json"),
+        await readFile(join(FIXTURES, "alphas_cumprod_linear.json")),
+      );
+      for (const f of [
+        "unipc_orig-unipc_bh2_3-lin-20-eps-sigmamin.json",
+        "dpmsolver_orig-dpm_3m_heun-lin-5-eps-sigmamin.json",
+      ]) {
+        const c = JSON.parse(await readFile(join(FIXTURES, f), "utf8"));
+        delete c.diffusers_equivalent.config;
+        await writeFile(join(dir, f), JSON.stringify(c));
+      }
+      const { passed, failed } = await collect(dir);
+      expect([passed, failed]).toEqual([2, 0]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("rejects a folder that does not exist", async () => {
     await expect(runConformance("/nonexistent/fixtures", () => {})).rejects.toThrow(
       /cannot read fixture folder/,

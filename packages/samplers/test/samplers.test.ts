@@ -94,6 +94,10 @@ describe("options", () => {
     expect(() => createSampler("dpm-solver", slin, { finalSigmasType: "zero" })).toThrow(
       /needs finalSigmasType 'sigma_min'/,
     );
+    expect(() =>
+      createSampler("dpm-solver", slin, { algorithmType: "sde-dpmsolver", solverOrder: 3 }),
+    ).toThrow(/supports solverOrder 1 or 2/);
+    expect(createSampler("sde-dpm-solver++", slin, { solverOrder: 3 }).order).toBe(3);
   });
 
   it("rejects step counts the schedule cannot hold", () => {
