@@ -69,7 +69,16 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
       const mid2 = lo + hi;
       const n = x.length;
       // One loop per case: a loop-invariant branch inside the loop costs V8 about a pass.
-      if (clip) {
+      if (z) {
+        // Stochastic runs pay for the noise draw anyway; one loop serves both clip settings.
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          const o = out[k]!;
+          const e = (px * xv + po * o) * q;
+          const x0 = clip ? 0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2) : e;
+          x[k] = cx0 * x0 + ceps * ((ex * xv + eo * o) * r) + std * z[k]!;
+        }
+      } else if (clip) {
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const o = out[k]!;
@@ -85,7 +94,6 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
           x[k] = cx0 * ((px * xv + po * o) * q) + ceps * ((ex * xv + eo * o) * r);
         }
       }
-      if (z) for (let k = 0; k < n; k++) x[k] = x[k]! + std * z[k]!;
     },
   };
 }

@@ -68,12 +68,24 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
       const hi = c.clipSampleRange;
       const mid2 = lo + hi;
       const n = x.length;
-      if (clip) {
+      // One loop per case: a loop-invariant branch inside the loop costs V8 about a pass. Branch-free
+      // clamp(e, lo, hi) = (|e - lo| - |e - hi| + lo + hi) / 2: compare-and-branch on random-signed
+      // data mispredicts, and a helper call here is not inlined.
+      if (z && clip) {
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const e = (px * xv + po * out[k]!) * q;
-          // Branch-free clamp(e, lo, hi) = (|e - lo| - |e - hi| + lo + hi) / 2: compare-and-branch on
-          // random-signed data mispredicts, and a helper call here is not inlined.
+          x[k] = c0 * (0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2)) + cx * xv + std * z[k]!;
+        }
+      } else if (z) {
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          x[k] = c0 * ((px * xv + po * out[k]!) * q) + cx * xv + std * z[k]!;
+        }
+      } else if (clip) {
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          const e = (px * xv + po * out[k]!) * q;
           x[k] = c0 * (0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2)) + cx * xv;
         }
       } else {
@@ -82,7 +94,6 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
           x[k] = c0 * ((px * xv + po * out[k]!) * q) + cx * xv;
         }
       }
-      if (z) for (let k = 0; k < n; k++) x[k] = x[k]! + std * z[k]!;
     },
   };
 }

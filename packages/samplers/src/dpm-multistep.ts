@@ -148,6 +148,12 @@ function update(
         m0[j] = m;
         x[j] = cx * xv + c0 * m + cz * z[j]!;
       }
+    } else if (c.solverOrder === 1) {
+      // Nothing reads the history of a first-order solver: skip storing it.
+      for (let j = 0; j < len; j++) {
+        const xv = x[j]!;
+        x[j] = cx * xv + c0 * ((px * xv + po * out[j]!) * q);
+      }
     } else {
       for (let j = 0; j < len; j++) {
         const xv = x[j]!;
