@@ -86,3 +86,19 @@ def test_ddp_two_cpu_processes(tmp_path) -> None:
     spread = float(log.split("max parameter spread ")[1].split()[0])
     assert spread == 0.0
     assert torch.load(os.path.join(out, "checkpoint.pt"))["step"] == 2
+
+
+def test_report_copies_plots_and_summarises(tmp_path, monkeypatch) -> None:
+    from fccf_train import report
+
+    root = write_tiny_dataset(str(tmp_path / "data"))
+    out = str(tmp_path / "run")
+    assert main(["--data", root, "--out", out, "--weighting", "rl", "--rl-period", "1", "--rl-warmup", "1",
+                 "--steps", "3", *COMMON]) == 0
+    monkeypatch.setattr(report, "REPORTS", str(tmp_path / "reports"))
+    assert report.main([out]) == 0
+    files = sorted(os.listdir(tmp_path / "reports"))
+    assert files == ["run-curves.png", "run-rl_trajectory.json", "run-rl_trajectory.png", "run-summary.json"]
+    summary = json.load(open(tmp_path / "reports" / "run-summary.json"))
+    assert summary["steps"] == 3 and len(summary["final_weights"]) == len(TERMS)
+    assert report.main([str(tmp_path / "data")]) == 2
