@@ -44,7 +44,13 @@ export const option = {
   number(
     dflt: number,
     doc: string,
-    limits: { min?: number; max?: number; integer?: boolean; allowNegInfinity?: boolean } = {},
+    limits: {
+      min?: number;
+      max?: number;
+      integer?: boolean;
+      allowNegInfinity?: boolean;
+      allowInfinity?: boolean;
+    } = {},
   ): OptionSpec<number> {
     const parts = [limits.integer ? "an integer" : "a number"];
     if (limits.min !== undefined) parts.push(`>= ${limits.min}`);
@@ -59,6 +65,9 @@ export const option = {
           (v === Number.NEGATIVE_INFINITY || v === "-Infinity" || v === "-inf")
         ) {
           return Number.NEGATIVE_INFINITY;
+        }
+        if (limits.allowInfinity && (v === Number.POSITIVE_INFINITY || v === "Infinity" || v === "inf")) {
+          return Number.POSITIVE_INFINITY;
         }
         if (typeof v !== "number" || !Number.isFinite(v)) return undefined;
         if (limits.integer && !Number.isInteger(v)) return undefined;

@@ -20,6 +20,7 @@ const options = {
   clipSample: option.bool(true, "clip the x0 estimate to [-clipSampleRange, clipSampleRange]"),
   clipSampleRange: option.number(1, "clip range of the x0 estimate", { min: 0 }),
   setAlphaToOne: option.bool(true, "the final step goes to abar = 1 (else to abar[0])"),
+  useClippedModelOutput: option.bool(false, "recompute the noise estimate from the clipped x0 estimate"),
   rescaleBetasZeroSnr: fixedOption(false, "zero-terminal-SNR rescaling"),
   ...unsupportedThresholdOptions,
 };
@@ -68,6 +69,17 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
       }
       const mid2 = lo + hi;
       const n = x.length;
+      if (c.useClippedModelOutput) {
+        // Rarely used: one general loop. eps is recomputed from the (clipped) x0 estimate.
+        for (let k = 0; k < n; k++) {
+          const xv = x[k]!;
+          const e = (px * xv + po * out[k]!) * q;
+          const x0 = clip ? 0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2) : e;
+          const v = cx0 * x0 + ceps * ((xv - sa * x0) / sb);
+          x[k] = z ? v + std * z[k]! : v;
+        }
+        return;
+      }
       // One loop per case: a loop-invariant branch inside the loop costs V8 about a pass.
       if (z) {
         // Stochastic runs pay for the noise draw anyway; one loop serves both clip settings.

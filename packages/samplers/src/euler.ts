@@ -1,8 +1,10 @@
-// Euler's method on the PF-ODE in VE variables (Karras et al. 2022, Algorithm 1 without churn),
-// diffusers `EulerDiscreteScheduler` semantics: x <- x + (x - D(x; s)) / s * (s_next - s).
-import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
+// Euler's method on the PF-ODE in VE variables (Karras et al. 2022, Algorithm 2 with its optional
+// churn), diffusers `EulerDiscreteScheduler` semantics: x <- x + (x - D(x; s)) / s * (s_next - s);
+// with sChurn > 0 the level is first raised to s_hat = s (1 + gamma) by fresh noise.
+import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
 import { conversion, option } from "@fccf/core";
 import {
+  Buffers,
   fixedOption,
   predictionOption,
   spacingOption,
@@ -21,6 +23,13 @@ const options = {
   sigmaMin: fixedOption(null, "Karras sigma_min"),
   sigmaMax: fixedOption(null, "Karras sigma_max"),
   rescaleBetasZeroSnr: fixedOption(false, "zero-terminal-SNR rescaling"),
+  sChurn: option.number(0, "stochasticity: noise added per step (0 = deterministic)", { min: 0 }),
+  sTmin: option.number(0, "churn only at levels >= sTmin", { min: 0 }),
+  sTmax: option.number(Number.POSITIVE_INFINITY, "churn only at levels <= sTmax", {
+    min: 0,
+    allowInfinity: true,
+  }),
+  sNoise: option.number(1, "scale of the churn noise", { min: 0 }),
   ...unsupportedSigmaOptions,
 };
 type Config = ConfigOf<typeof options>;
@@ -32,10 +41,17 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
 }
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
+  const buf = new Buffers();
+  const steps = p.levels.length - 1;
   return {
     scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
-    step(out: FloatArray, x: FloatArray, i: number) {
+    step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const s = p.levels[i]!;
+      const gamma = c.sTmin <= s && s <= c.sTmax ? Math.min(c.sChurn / steps, 2 ** 0.5 - 1) : 0;
+      if (gamma > 0) {
+        churnStep(c, out, x, s, s * (gamma + 1), p.levels[i + 1]!, buf.get(0, x), noise!);
+        return;
+      }
       const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, s);
       // (x - x0) / s * dt, with the division folded into one factor.
       const k = (p.levels[i + 1]! - s) / s;
@@ -47,7 +63,32 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   };
 }
 
-/** Euler (first order, deterministic). Alias: Euler. */
+/** An Euler step from the raised level sHat after adding noise of std sqrt(sHat^2 - s^2). */
+function churnStep(
+  c: Config,
+  out: FloatArray,
+  x: FloatArray,
+  s: number,
+  sHat: number,
+  next: number,
+  z: FloatArray,
+  noise: NoiseSource,
+): void {
+  noise.fill(z);
+  const up = c.sNoise * (sHat ** 2 - s ** 2) ** 0.5;
+  // The eps parameterisation is read at sHat; v at the level the input was scaled for (diffusers).
+  const { px, po, q } =
+    c.predictionType === "v_prediction"
+      ? conversion(c.predictionType, "ve-x0", 1, s)
+      : conversion(c.predictionType, "ve-x0", 1, sHat);
+  const k = (next - sHat) / sHat;
+  for (let j = 0; j < x.length; j++) {
+    const xv = x[j]! + z[j]! * up;
+    x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
+  }
+}
+
+/** Euler (first order; stochastic with sChurn > 0). Alias: Euler. */
 export const euler: SamplerPlugin<typeof options> = {
   name: "euler",
   aliases: ["Euler", "euler-discrete"],
@@ -55,7 +96,7 @@ export const euler: SamplerPlugin<typeof options> = {
   options,
   space: "VE",
   order: () => 1,
-  stochastic: () => false,
+  stochastic: (c) => c.sChurn > 0,
   plan,
   start,
 };

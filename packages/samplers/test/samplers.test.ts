@@ -297,3 +297,36 @@ describe("LMS and PNDM update formulas on derivable cases", () => {
     }
   });
 });
+
+describe("step options beyond the reference cases", () => {
+  it("Euler churn raises the level to s (1 + gamma) with noise, then steps from there", () => {
+    const sampler = createSampler("euler", slin, { sChurn: 5, sNoise: 0, predictionType: "sample" });
+    expect(sampler.stochastic).toBe(true);
+    const run = sampler.plan(10);
+    const x = xT().map((v) => v * 14);
+    const x0 = x.slice();
+    const s = run.levels[0]!;
+    const next = run.levels[1]!;
+    run.step(new Float64Array(24).fill(0.25), x, new SeededNoise(1));
+    const sHat = s * (1 + Math.min(5 / 10, Math.SQRT2 - 1));
+    // With zero churn noise and a constant denoiser c, one Euler step from sHat: c + (x - c) next / sHat.
+    for (let i = 0; i < 24; i++) expect(x[i]).toBeCloseTo(0.25 + (x0[i]! - 0.25) * (next / sHat), 12);
+  });
+
+  it("DDIM useClippedModelOutput recomputes eps from the clipped x0", () => {
+    const run = createSampler("ddim", slin, { predictionType: "sample", useClippedModelOutput: true }).plan(
+      10,
+    );
+    const t = run.timestep;
+    const prevT = t - 100;
+    const x = Float64Array.from([0.5, -0.5]);
+    run.step(Float64Array.from([2, -0.3]), x);
+    const [a, ap] = [slin.alphasCumprod[t]!, slin.alphasCumprod[prevT]!];
+    const expected = [1, -0.3].map((x0, i) => {
+      const eps = ([0.5, -0.5][i]! - Math.sqrt(a) * x0) / Math.sqrt(1 - a);
+      return Math.sqrt(ap) * x0 + Math.sqrt(1 - ap) * eps;
+    });
+    expect(x[0]).toBeCloseTo(expected[0]!, 12);
+    expect(x[1]).toBeCloseTo(expected[1]!, 12);
+  });
+});
