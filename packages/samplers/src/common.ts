@@ -72,8 +72,8 @@ export class Buffers {
 }
 
 /**
- * The last `size` converted model outputs, newest last, stored in preallocated arrays that rotate
- * (no allocation per step). `at(1)` is the newest, `at(2)` the one before, ...
+ * The last `size` converted model outputs in preallocated arrays that rotate (no allocation per
+ * step). `advance` hands out the slot for the newest; `at(1)` is the newest, `at(2)` the one before.
  */
 export class History {
   private readonly slots: (FloatArray | undefined)[];
@@ -87,13 +87,6 @@ export class History {
   /** Number of stored outputs (at most size). */
   get length(): number {
     return this.count;
-  }
-
-  /** Stores a copy of `value` as the newest entry, reusing the oldest slot. */
-  push(value: FloatArray): FloatArray {
-    const slot = this.advance(value);
-    slot.set(value);
-    return slot;
   }
 
   /**
@@ -128,10 +121,4 @@ export function alphaSigma(level: number): [number, number] {
 export function lambdaOf(level: number): number {
   const [a, s] = alphaSigma(level);
   return Math.log(a) - Math.log(s);
-}
-
-/** Copies a into b (same length) and returns b. */
-export function copyInto(b: FloatArray, a: FloatArray): FloatArray {
-  b.set(a);
-  return b;
 }

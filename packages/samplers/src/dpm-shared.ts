@@ -1,7 +1,5 @@
 // Pieces shared by the DPM-Solver family (multistep and single-step).
-import type { FloatArray, NoiseSchedule, PredictionType } from "@fccf/core";
-import { predictionToEpsilon, predictionToX0 } from "@fccf/core";
-import { alphaSigma } from "./common.js";
+import type { NoiseSchedule } from "@fccf/core";
 
 export type DpmAlgorithm = "dpmsolver++" | "dpmsolver" | "sde-dpmsolver++" | "sde-dpmsolver";
 export const DPM_ALGORITHMS: readonly DpmAlgorithm[] = [
@@ -14,21 +12,6 @@ export const DPM_ALGORITHMS: readonly DpmAlgorithm[] = [
 /** ++ variants integrate the data prediction x0, the others the noise prediction eps. */
 export function usesX0(algorithm: DpmAlgorithm): boolean {
   return algorithm === "dpmsolver++" || algorithm === "sde-dpmsolver++";
-}
-
-/** Converts a model output at VE level `level` into what the algorithm integrates (x0 or eps). */
-export function convertForDpm(
-  algorithm: DpmAlgorithm,
-  prediction: PredictionType,
-  out: FloatArray,
-  x: FloatArray,
-  level: number,
-  dst: FloatArray,
-): FloatArray {
-  const [alpha, sigma] = alphaSigma(level);
-  return usesX0(algorithm)
-    ? predictionToX0(prediction, out, x, alpha, sigma, dst)
-    : predictionToEpsilon(prediction, out, x, alpha, sigma, dst);
 }
 
 /**
