@@ -24,21 +24,32 @@ export async function readImage(path: string): Promise<RasterImage> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
-      code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a folder, not an image" : code === "EACCES" ? "permission denied" : (err as Error).message;
+      code === "ENOENT"
+        ? "file not found"
+        : code === "EISDIR"
+          ? "is a folder, not an image"
+          : code === "EACCES"
+            ? "permission denied"
+            : (err as Error).message;
     throw new UserError(`${path}: ${reason}`);
   }
   try {
     const meta = await sharp(bytes).metadata();
     const sixteen = meta.depth === "ushort" || meta.depth === "short";
     if (meta.depth && !["uchar", "char", "ushort", "short"].includes(meta.depth)) {
-      throw new Error(`unsupported sample format '${meta.depth}' (only 8- and 16-bit integer images are supported)`);
+      throw new Error(
+        `unsupported sample format '${meta.depth}' (only 8- and 16-bit integer images are supported)`,
+      );
     }
     let pipeline = sharp(bytes);
     // Without an explicit grey colourspace libvips turns 16-bit grey into 16-bit RGB.
     if ((meta.channels ?? 3) <= 2) pipeline = pipeline.toColourspace(sixteen ? "grey16" : "b-w");
-    const { data, info } = await pipeline.raw({ depth: sixteen ? "ushort" : "uchar" }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await pipeline
+      .raw({ depth: sixteen ? "ushort" : "uchar" })
+      .toBuffer({ resolveWithObject: true });
     const channels = info.channels;
-    if (channels < 1 || channels > 4) throw new Error(`${channels} channels (expected grey, grey+alpha, RGB or RGBA)`);
+    if (channels < 1 || channels > 4)
+      throw new Error(`${channels} channels (expected grey, grey+alpha, RGB or RGBA)`);
     const raster: RasterImage = sixteen
       ? {
           width: info.width,
@@ -57,6 +68,8 @@ export async function readImage(path: string): Promise<RasterImage> {
         };
     return raster;
   } catch (err) {
-    throw new UserError(`${path}: cannot decode image (${(err as Error).message.replace(/\s+/g, " ").trim()})`);
+    throw new UserError(
+      `${path}: cannot decode image (${(err as Error).message.replace(/\s+/g, " ").trim()})`,
+    );
   }
 }

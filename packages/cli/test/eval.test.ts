@@ -57,7 +57,14 @@ function capture(): { out: string[]; err: string[]; restore: () => void } {
   const err: string[] = [];
   const l = vi.spyOn(console, "log").mockImplementation((s: string) => void out.push(s));
   const e = vi.spyOn(console, "error").mockImplementation((s: string) => void err.push(s));
-  return { out, err, restore: () => (l.mockRestore(), e.mockRestore()) };
+  return {
+    out,
+    err,
+    restore: () => {
+      l.mockRestore();
+      e.mockRestore();
+    },
+  };
 }
 
 describe("fccf eval", () => {

@@ -6,11 +6,13 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodePng } from "../src/conformance/png.js";
-import { computeMetric, evaluate, listMetrics, rgbToGrey } from "../src/index.js";
 import type { Plane } from "../src/index.js";
+import { computeMetric, evaluate, listMetrics, rgbToGrey } from "../src/index.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const fixtures = resolve(process.env.FCCF_METRICS_FIXTURES ?? join(here, "../../../../shared/fixtures/metrics"));
+const fixtures = resolve(
+  process.env.FCCF_METRICS_FIXTURES ?? join(here, "../../../../shared/fixtures/metrics"),
+);
 const CASE = "mff_110_640_lap4";
 const RUNS = 15;
 
@@ -24,7 +26,9 @@ let timing: { seconds: Record<string, number>; sum_seconds: number };
 try {
   timing = JSON.parse(await readFile(join(fixtures, "timing.json"), "utf8"));
 } catch {
-  console.error(`bench metrics: cannot read ${join(fixtures, "timing.json")}; set FCCF_METRICS_FIXTURES to the fixtures folder`);
+  console.error(
+    `bench metrics: cannot read ${join(fixtures, "timing.json")}; set FCCF_METRICS_FIXTURES to the fixtures folder`,
+  );
   process.exit(1);
 }
 const [a, b, f] = await Promise.all([plane("A"), plane("B"), plane("F")]);
@@ -49,7 +53,12 @@ function time(fn: () => void): { wall: number; cpu: number } {
 const rows: [string, number, number, number][] = [];
 for (const k of keys) {
   const t = Array.from({ length: RUNS }, () => time(() => computeMetric(k, a, b, f)));
-  rows.push([k, median(t.map((x) => x.wall)), median(t.map((x) => x.cpu)), (timing.seconds[k] ?? Number.NaN) * 1000]);
+  rows.push([
+    k,
+    median(t.map((x) => x.wall)),
+    median(t.map((x) => x.cpu)),
+    (timing.seconds[k] ?? Number.NaN) * 1000,
+  ]);
 }
 // The whole set through evaluate(): the planes are converted once, as a user would call it.
 const whole = Array.from({ length: RUNS }, () => time(() => evaluate(a, b, f, { convention: "cddfuse" })));
@@ -60,12 +69,18 @@ const pyTotal = timing.sum_seconds * 1000;
 const pad = (s: string, n: number): string => s.padStart(n);
 const load = loadavg()[0]!;
 console.log(`metrics bench: CDDFuse set on ${CASE} (${a.width}x${a.height}), median of ${RUNS} runs`);
-console.log(`machine: ${cpus().length} CPUs, load average ${load.toFixed(2)}${load > cpus().length ? " (overloaded: wall times include waiting for a core)" : ""}`);
-console.log(`${"metric".padEnd(8)}${pad("wall ms", 9)}${pad("cpu ms", 9)}${pad("python ms", 11)}${pad("ratio(wall)", 13)}${pad("ratio(cpu)", 12)}`);
+console.log(
+  `machine: ${cpus().length} CPUs, load average ${load.toFixed(2)}${load > cpus().length ? " (overloaded: wall times include waiting for a core)" : ""}`,
+);
+console.log(
+  `${"metric".padEnd(8)}${pad("wall ms", 9)}${pad("cpu ms", 9)}${pad("python ms", 11)}${pad("ratio(wall)", 13)}${pad("ratio(cpu)", 12)}`,
+);
 const line = (k: string, wall: number, cpu: number, py: number): string =>
   `${k.padEnd(8)}${pad(wall.toFixed(2), 9)}${pad(cpu.toFixed(2), 9)}${pad(py.toFixed(2), 11)}${pad(`${(py / wall).toFixed(1)}x`, 13)}${pad(`${(py / cpu).toFixed(1)}x`, 12)}`;
 for (const [k, wall, cpu, py] of rows) console.log(line(k, wall, cpu, py));
 console.log(line("total", total, totalCpu, pyTotal));
 console.log("(per-metric rows go through computeMetric, which converts the planes to float64 each call;");
 console.log(" the total is one evaluate() call for the whole set)");
-console.log(`target: whole set <= 75 ms, i.e. >= 20x the Python total: wall ${total <= 75 ? "met" : "NOT met"}, cpu ${totalCpu <= 75 ? "met" : "NOT met"}`);
+console.log(
+  `target: whole set <= 75 ms, i.e. >= 20x the Python total: wall ${total <= 75 ? "met" : "NOT met"}, cpu ${totalCpu <= 75 ? "met" : "NOT met"}`,
+);

@@ -1,5 +1,5 @@
-import { type Convention, CONVENTIONS, keysOf, METRIC_DEFS, type MetricInfo } from "./registry.js";
 import { type Plane, toTriple } from "./plane.js";
+import { CONVENTIONS, type Convention, keysOf, METRIC_DEFS, type MetricInfo } from "./registry.js";
 
 /** One computed value, naming the convention it follows. */
 export interface MetricResult extends MetricInfo {

@@ -13,9 +13,12 @@ export interface InterleavedImage {
 
 function checkInterleaved(img: InterleavedImage): void {
   const { width, height, channels, data } = img;
-  if (![1, 2, 3, 4].includes(channels)) throw new RangeError(`channels must be 1, 2, 3 or 4, got ${channels}`);
+  if (![1, 2, 3, 4].includes(channels))
+    throw new RangeError(`channels must be 1, 2, 3 or 4, got ${channels}`);
   if (data.length !== width * height * channels) {
-    throw new RangeError(`image data has ${data.length} samples, expected ${width}x${height}x${channels} = ${width * height * channels}`);
+    throw new RangeError(
+      `image data has ${data.length} samples, expected ${width}x${height}x${channels} = ${width * height * channels}`,
+    );
   }
 }
 
@@ -47,7 +50,12 @@ export function rgbToGrey(img: InterleavedImage): Plane {
   const { width, height, channels, data } = img;
   const n = width * height;
   const max = data instanceof Uint16Array ? 65535 : 255;
-  const out = data instanceof Uint16Array ? new Uint16Array(n) : data instanceof Uint8Array ? new Uint8Array(n) : new Float64Array(n);
+  const out =
+    data instanceof Uint16Array
+      ? new Uint16Array(n)
+      : data instanceof Uint8Array
+        ? new Uint8Array(n)
+        : new Float64Array(n);
   const float = out instanceof Float64Array;
   for (let i = 0; i < n; i++) {
     const o = i * channels;
@@ -57,7 +65,7 @@ export function rgbToGrey(img: InterleavedImage): Plane {
     if (float && channels < 3) out[i] = y;
     else {
       const r = roundHalfEven(y);
-      out[i] = float ? r : r < 0 ? 0 : r > max ? max : r;
+      out[i] = float ? r : Math.min(max, Math.max(0, r));
     }
   }
   return { data: out, width, height };
@@ -77,12 +85,14 @@ export function rgbToGrey(img: InterleavedImage): Plane {
 export function rgbToGreyOpenCV(img: InterleavedImage): Plane {
   checkInterleaved(img);
   const { width, height, channels, data } = img;
-  if (!(data instanceof Uint8Array)) throw new TypeError("rgbToGreyOpenCV: only 8-bit (Uint8Array) data is supported");
+  if (!(data instanceof Uint8Array))
+    throw new TypeError("rgbToGreyOpenCV: only 8-bit (Uint8Array) data is supported");
   const n = width * height;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * channels;
-    out[i] = channels < 3 ? data[o]! : (4899 * data[o]! + 9617 * data[o + 1]! + 1868 * data[o + 2]! + 8192) >> 14;
+    out[i] =
+      channels < 3 ? data[o]! : (4899 * data[o]! + 9617 * data[o + 1]! + 1868 * data[o + 2]! + 8192) >> 14;
   }
   return { data: out, width, height };
 }

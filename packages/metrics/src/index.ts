@@ -12,10 +12,11 @@
  * evaluate(a, b, f, { metrics: ["MSE", "PSNR"] }); // [{ key: "MSE", convention: "cddfuse", value: 125, ... }, ...]
  * ```
  */
-export type { Plane } from "./plane.js";
-export type { InterleavedImage } from "./grey.js";
-export { rgbToGrey, rgbToGreyOpenCV } from "./grey.js";
-export type { Convention, MetricInfo } from "./registry.js";
-export { CONVENTIONS } from "./registry.js";
+
 export type { EvaluateOptions, MetricResult } from "./evaluate.js";
 export { computeMetric, evaluate, listMetrics, resolveMetricKeys } from "./evaluate.js";
+export type { InterleavedImage } from "./grey.js";
+export { rgbToGrey, rgbToGreyOpenCV } from "./grey.js";
+export type { Plane } from "./plane.js";
+export type { Convention, MetricInfo } from "./registry.js";
+export { CONVENTIONS } from "./registry.js";

@@ -49,7 +49,9 @@ export function toTriple(a: Plane, b: Plane, f: Plane): [Gray, Gray, Gray] {
     [gf, "fused image F"],
   ] as const) {
     if (g.w !== ga.w || g.h !== ga.h) {
-      throw new RangeError(`${name} is ${g.w}x${g.h} but source A is ${ga.w}x${ga.h}; all three images must have the same size`);
+      throw new RangeError(
+        `${name} is ${g.w}x${g.h} but source A is ${ga.w}x${ga.h}; all three images must have the same size`,
+      );
     }
   }
   return [ga, gb, gf];

@@ -17,6 +17,8 @@ describe("metrics conformance", () => {
   });
 
   it("reports a folder without reference.json clearly", async () => {
-    await expect(runConformance(resolve(import.meta.dirname), () => {})).rejects.toThrow(/reference\.json not found/);
+    await expect(runConformance(resolve(import.meta.dirname), () => {})).rejects.toThrow(
+      /reference\.json not found/,
+    );
   });
 });

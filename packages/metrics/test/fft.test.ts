@@ -27,7 +27,14 @@ function naiveDft2(re: Float64Array, im: Float64Array, w: number, h: number): [F
 
 describe("fft2", () => {
   // Powers of two, mixed radices (2, 3, 4, 5, 7) and primes that go through Bluestein.
-  for (const [w, h] of [[16, 8], [12, 10], [15, 7], [97, 3], [43, 8], [1, 5]] as const) {
+  for (const [w, h] of [
+    [16, 8],
+    [12, 10],
+    [15, 7],
+    [97, 3],
+    [43, 8],
+    [1, 5],
+  ] as const) {
     it(`matches the direct DFT for ${w}x${h} and inverts`, () => {
       const re = Float64Array.from({ length: w * h }, (_, i) => Math.sin(i * 1.7) * 100 + (i % 7));
       const im = Float64Array.from({ length: w * h }, (_, i) => Math.cos(i * 0.3) * 10);

@@ -13,18 +13,33 @@ function texture(seed: number): Plane {
     s = (s * 1103515245 + 12345) >>> 0;
     const x = i % W;
     const y = Math.floor(i / W);
-    data[i] = Math.min(253, Math.round(100 + 60 * Math.sin((x + seed) / 5) * Math.cos(y / 7) + ((s >>> 16) % 40)));
+    data[i] = Math.min(
+      253,
+      Math.round(100 + 60 * Math.sin((x + seed) / 5) * Math.cos(y / 7) + ((s >>> 16) % 40)),
+    );
   }
   return { data, width: W, height: H };
 }
 
-const plane = (rows: number[][]): Plane => ({ data: Float64Array.from(rows.flat()), width: rows[0]!.length, height: rows.length });
+const plane = (rows: number[][]): Plane => ({
+  data: Float64Array.from(rows.flat()),
+  width: rows[0]!.length,
+  height: rows.length,
+});
 
 describe("known answers", () => {
   it("EN of two-level images", () => {
-    const half = { data: Uint8Array.from({ length: 64 }, (_, i) => (i < 32 ? 10 : 200)), width: 8, height: 8 };
+    const half = {
+      data: Uint8Array.from({ length: 64 }, (_, i) => (i < 32 ? 10 : 200)),
+      width: 8,
+      height: 8,
+    };
     expect(computeMetric("EN", half, half, half)).toBeCloseTo(1, 15);
-    const quarter = { data: Uint8Array.from({ length: 64 }, (_, i) => (i < 16 ? 10 : 200)), width: 8, height: 8 };
+    const quarter = {
+      data: Uint8Array.from({ length: 64 }, (_, i) => (i < 16 ? 10 : 200)),
+      width: 8,
+      height: 8,
+    };
     const h = -(0.25 * Math.log2(0.25) + 0.75 * Math.log2(0.75));
     expect(computeMetric("EN", quarter, quarter, quarter)).toBeCloseTo(h, 15);
     expect(computeMetric("VIFB_EN", quarter, quarter, quarter)).toBeCloseTo(h, 15);
@@ -96,7 +111,8 @@ describe("invariants", () => {
       if (asymmetric.has(key)) continue;
       const ab = computeMetric(key, a, b, f);
       const ba = computeMetric(key, b, a, f);
-      if (!Number.isFinite(ab)) expect(Object.is(ab, ba) || (Number.isNaN(ab) && Number.isNaN(ba)), key).toBe(true);
+      if (!Number.isFinite(ab))
+        expect(Object.is(ab, ba) || (Number.isNaN(ab) && Number.isNaN(ba)), key).toBe(true);
       else expect(Math.abs(ab - ba), key).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(ab)));
     }
   });
@@ -111,7 +127,9 @@ describe("invariants", () => {
   });
 
   it("values stay in their documented ranges", () => {
-    const v = Object.fromEntries(evaluate(a, b, f, { metrics: listMetrics().map((m) => m.key) }).map((r) => [r.key, r.value]));
+    const v = Object.fromEntries(
+      evaluate(a, b, f, { metrics: listMetrics().map((m) => m.key) }).map((r) => [r.key, r.value]),
+    );
     for (const k of ["Qabf", "VIFB_Qabf", "Qcb", "Nabf", "FMI_pixel", "FMI_dct"]) {
       expect(v[k], k).toBeGreaterThanOrEqual(0);
       expect(v[k], k).toBeLessThanOrEqual(1);
@@ -119,14 +137,27 @@ describe("invariants", () => {
     for (const k of ["CC", "Tang_CC"]) expect(Math.abs(v[k]!)).toBeLessThanOrEqual(1);
     for (const k of ["EN", "VIFB_EN", "Tang_EN"]) expect(v[k]).toBeLessThanOrEqual(8);
     expect(v.MI).toBeCloseTo(v.Tang_MI! * Math.LN2, 12); // no 254/255 values: nats vs bits only
-    expect(v.Tang_PSNR! - (10 * Math.log10((255 * 255) / v.MSE!))).toBeCloseTo(20 * Math.log10(255), 10);
+    expect(v.Tang_PSNR! - 10 * Math.log10((255 * 255) / v.MSE!)).toBeCloseTo(20 * Math.log10(255), 10);
   });
 });
 
 describe("API", () => {
   it("evaluates the CDDFuse set by default and names the convention", () => {
     const r = evaluate(texture(1), texture(2), texture(3));
-    expect(r.map((x) => x.key)).toEqual(["EN", "SD", "SF", "AG", "MI", "SCD", "VIF", "Qabf", "SSIM", "PSNR", "CC", "MSE"]);
+    expect(r.map((x) => x.key)).toEqual([
+      "EN",
+      "SD",
+      "SF",
+      "AG",
+      "MI",
+      "SCD",
+      "VIF",
+      "Qabf",
+      "SSIM",
+      "PSNR",
+      "CC",
+      "MSE",
+    ]);
     expect(new Set(r.map((x) => x.convention))).toEqual(new Set(["cddfuse"]));
     expect(r.find((x) => x.key === "MSE")!.better).toBe("lower");
   });
@@ -141,7 +172,9 @@ describe("API", () => {
     const a = texture(1);
     const small = { data: new Uint8Array(4), width: 2, height: 2 };
     expect(() => evaluate(a, a, small)).toThrow(/fused image F is 2x2 but source A is 64x56/);
-    expect(() => evaluate({ data: new Uint8Array(5), width: 2, height: 2 }, a, a)).toThrow(/source A: data has 5 samples but 2x2 needs 4/);
+    expect(() => evaluate({ data: new Uint8Array(5), width: 2, height: 2 }, a, a)).toThrow(
+      /source A: data has 5 samples but 2x2 needs 4/,
+    );
     expect(() => computeMetric("NOPE", a, a, a)).toThrow(/unknown metric 'NOPE'/);
   });
 });

@@ -30,7 +30,15 @@ const paeth = (a: number, b: number, c: number): number => {
 };
 
 /** Encodes raw samples as PNG, filtering row y with filter type filters[y % filters.length]. */
-function encode(w: number, h: number, colorType: number, depth: 8 | 16, samples: number[], filters: number[], interlace = 0): Uint8Array {
+function encode(
+  w: number,
+  h: number,
+  colorType: number,
+  depth: 8 | 16,
+  samples: number[],
+  filters: number[],
+  interlace = 0,
+): Uint8Array {
   const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[colorType as 0 | 2 | 4 | 6] ?? 1;
   const bps = depth / 8;
   const bpp = channels * bps;
@@ -61,13 +69,23 @@ function encode(w: number, h: number, colorType: number, depth: 8 | 16, samples:
   v.setUint32(0, w);
   v.setUint32(4, h);
   ihdr.set([depth, colorType, 0, 0, interlace], 8);
-  const parts = [Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(filtered)), chunk("IEND", new Uint8Array(0))];
+  const parts = [
+    Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(filtered)),
+    chunk("IEND", new Uint8Array(0)),
+  ];
   return Buffer.concat(parts);
 }
 
 describe("decodePng", () => {
   it("decodes every filter type for grey, grey+alpha, RGB and RGBA, 8 and 16 bit", () => {
-    for (const [colorType, channels] of [[0, 1], [4, 2], [2, 3], [6, 4]] as const) {
+    for (const [colorType, channels] of [
+      [0, 1],
+      [4, 2],
+      [2, 3],
+      [6, 4],
+    ] as const) {
       for (const depth of [8, 16] as const) {
         const w = 7;
         const h = 10;
@@ -83,11 +101,16 @@ describe("decodePng", () => {
   it("names the file and the reason for unsupported or broken files", () => {
     const ok = encode(2, 2, 0, 8, [1, 2, 3, 4], [0]);
     expect(() => decodePng(Buffer.from("GIF89a...."), "x.gif")).toThrow(/x\.gif: not a PNG file/);
-    expect(() => decodePng(encode(2, 2, 0, 8, [1, 2, 3, 4], [0], 1), "i.png")).toThrow(/i\.png: interlaced PNGs are not supported/);
+    expect(() => decodePng(encode(2, 2, 0, 8, [1, 2, 3, 4], [0], 1), "i.png")).toThrow(
+      /i\.png: interlaced PNGs are not supported/,
+    );
     const palette = Buffer.from(ok);
     palette[8 + 8 + 9] = 3; // colour type byte of IHDR
     // fix the IHDR CRC so the colour type check is reached
-    new DataView(palette.buffer, palette.byteOffset).setUint32(8 + 8 + 13, crc32(palette.subarray(12, 12 + 17)));
+    new DataView(palette.buffer, palette.byteOffset).setUint32(
+      8 + 8 + 13,
+      crc32(palette.subarray(12, 12 + 17)),
+    );
     expect(() => decodePng(palette, "p.png")).toThrow(/p\.png: unsupported colour type 3/);
     const corrupt = Buffer.from(ok);
     corrupt[corrupt.length - 20]! ^= 0xff;

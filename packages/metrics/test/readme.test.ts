@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, rmSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -16,14 +16,30 @@ describe("README", () => {
     const file = join(dir, "example.ts");
     writeFileSync(file, code!.replaceAll('"@fccf/metrics"', JSON.stringify(src)));
     const lines: string[] = [];
-    const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
+    const spy = vi
+      .spyOn(console, "log")
+      .mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
     try {
       await import(pathToFileURL(file).href);
     } finally {
       spy.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(["EN", "SD", "SF", "AG", "MI", "SCD", "VIF", "Qabf", "SSIM", "PSNR", "CC", "MSE", "Tang_MI"]);
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
+      "EN",
+      "SD",
+      "SF",
+      "AG",
+      "MI",
+      "SCD",
+      "VIF",
+      "Qabf",
+      "SSIM",
+      "PSNR",
+      "CC",
+      "MSE",
+      "Tang_MI",
+    ]);
     expect(lines[0]).toMatch(/\(cddfuse, higher is better\)/);
     expect(Number(lines.at(-1)!.split(" ")[1])).toBeGreaterThan(0);
   });

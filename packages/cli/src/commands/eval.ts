@@ -1,7 +1,15 @@
 import { readdir, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { CONVENTIONS, type Convention, evaluate, type MetricInfo, type Plane, resolveMetricKeys, rgbToGrey } from "@fccf/metrics";
+import {
+  CONVENTIONS,
+  type Convention,
+  evaluate,
+  type MetricInfo,
+  type Plane,
+  resolveMetricKeys,
+  rgbToGrey,
+} from "@fccf/metrics";
 import type { RasterImage } from "@fccf/tasks";
 import sharp from "sharp";
 import { ProgressBar } from "../progress.js";
@@ -81,9 +89,14 @@ export function toGreyPlane(img: RasterImage): Plane {
 
 async function findSources(taskDir: string, aFolder: string | undefined): Promise<[string, string]> {
   const entries = await readdir(taskDir, { withFileTypes: true });
-  const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const dirs = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   if (dirs.length !== 2) {
-    throw new UserError(`${taskDir}: expected exactly two modality folders, found ${dirs.length} (${dirs.join(", ") || "none"})`);
+    throw new UserError(
+      `${taskDir}: expected exactly two modality folders, found ${dirs.length} (${dirs.join(", ") || "none"})`,
+    );
   }
   let a: string | undefined;
   if (aFolder) {
@@ -92,7 +105,9 @@ async function findSources(taskDir: string, aFolder: string | undefined): Promis
   } else {
     const known = dirs.filter((d) => A_FOLDERS.includes(d.toLowerCase()));
     if (known.length !== 1) {
-      throw new UserError(`${taskDir}: cannot tell which of ${dirs.join(" and ")} is source A; pass --a <folder>`);
+      throw new UserError(
+        `${taskDir}: cannot tell which of ${dirs.join(" and ")} is source A; pass --a <folder>`,
+      );
     }
     a = known[0]!;
   }
@@ -111,7 +126,8 @@ function fmtCell(v: number): string {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -142,7 +158,10 @@ export async function run(args: string[]): Promise<number> {
   let keys: string[] | undefined;
   if (v.metrics) {
     try {
-      keys = resolveMetricKeys(v.metrics.split(",").filter((s) => s.trim() !== ""), convention);
+      keys = resolveMetricKeys(
+        v.metrics.split(",").filter((s) => s.trim() !== ""),
+        convention,
+      );
     } catch (err) {
       throw new UserError(`--metrics: ${(err as Error).message}`);
     }
@@ -154,8 +173,12 @@ export async function run(args: string[]): Promise<number> {
   const fusedDir = resolve(v.fused!);
   if (!(await isDir(root))) throw new UserError(`--data ${v.data}: folder not found`);
   if (!(await isDir(taskDir))) {
-    const tasks = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-    throw new UserError(`--task ${v.task}: no folder ${taskDir} (tasks in ${root}: ${tasks.join(", ") || "none"})`);
+    const tasks = (await readdir(root, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    throw new UserError(
+      `--task ${v.task}: no folder ${taskDir} (tasks in ${root}: ${tasks.join(", ") || "none"})`,
+    );
   }
   if (!(await isDir(fusedDir))) throw new UserError(`--fused ${v.fused}: folder not found`);
   const [modA, modB] = await findSources(taskDir, v.a);
@@ -196,21 +219,27 @@ export async function run(args: string[]): Promise<number> {
   }
   for (const p of problems) console.error(`fccf eval: ${p}`);
   if (extra.length > 0 && !v.quiet) {
-    console.error(`fccf eval: ignoring ${extra.length} fused image(s) with no source pair: ${extra.join(", ")}`);
+    console.error(
+      `fccf eval: ignoring ${extra.length} fused image(s) with no source pair: ${extra.join(", ")}`,
+    );
   }
   if (problems.length > 0 && !v["allow-missing"]) {
     throw new UserError(
       `${problems.length} image(s) missing or mismatched (listed above); fix them, or pass --allow-missing to evaluate the ${complete.length} complete triple(s)`,
     );
   }
-  if (complete.length === 0) throw new UserError(`no complete image triples for ${v.task} in ${taskDir} and ${fusedDir}`);
+  if (complete.length === 0)
+    throw new UserError(`no complete image triples for ${v.task} in ${taskDir} and ${fusedDir}`);
 
   const bar = new ProgressBar("evaluating", complete.length, v.quiet);
   const perImage: { name: string; values: number[] }[] = [];
   let infos: MetricInfo[] = [];
   for (const [i, t] of complete.entries()) {
     const [a, b, f] = await Promise.all([t.a, t.b, t.f].map(readImage));
-    const results = evaluate(toGreyPlane(a!), toGreyPlane(b!), toGreyPlane(f!), { convention, metrics: keys });
+    const results = evaluate(toGreyPlane(a!), toGreyPlane(b!), toGreyPlane(f!), {
+      convention,
+      metrics: keys,
+    });
     infos = results;
     perImage.push({ name: t.name, values: results.map((r) => r.value) });
     bar.update(i + 1, t.name);
@@ -219,10 +248,16 @@ export async function run(args: string[]): Promise<number> {
   const header = ["image", ...infos.map((m) => m.key)];
 
   console.log(`${v.task}: ${perImage.length} image(s), convention ${convention} (${modA} = A, ${modB} = B)`);
-  console.log(table(header, [...perImage.map((r) => [r.name, ...r.values.map(fmtCell)]), ["mean", ...mean.map(fmtCell)]]));
+  console.log(
+    table(header, [
+      ...perImage.map((r) => [r.name, ...r.values.map(fmtCell)]),
+      ["mean", ...mean.map(fmtCell)],
+    ]),
+  );
   const arrows = infos.map((m) => `${m.key}${m.better === "higher" ? "↑" : "↓"}`).join(" ");
   console.log(`better: ${arrows}`);
-  if (problems.length > 0) console.log(`skipped ${problems.length} image(s) that are missing or mismatched (listed on stderr)`);
+  if (problems.length > 0)
+    console.log(`skipped ${problems.length} image(s) that are missing or mismatched (listed on stderr)`);
 
   if (v.csv) {
     const lines = [["image", "convention", ...infos.map((m) => m.key)].join(",")];
@@ -238,8 +273,19 @@ export async function run(args: string[]): Promise<number> {
       data: taskDir,
       sources: { a: modA, b: modB },
       fused: fusedDir,
-      metrics: infos.map(({ key, name, convention: c, better, range, definition, reference }) => ({ key, name, convention: c, better, range, definition, reference })),
-      images: perImage.map((r) => ({ name: r.name, values: Object.fromEntries(infos.map((m, k) => [m.key, fmtJson(r.values[k]!)])) })),
+      metrics: infos.map(({ key, name, convention: c, better, range, definition, reference }) => ({
+        key,
+        name,
+        convention: c,
+        better,
+        range,
+        definition,
+        reference,
+      })),
+      images: perImage.map((r) => ({
+        name: r.name,
+        values: Object.fromEntries(infos.map((m, k) => [m.key, fmtJson(r.values[k]!)])),
+      })),
       mean: Object.fromEntries(infos.map((m, k) => [m.key, fmtJson(mean[k]!)])),
       skipped: problems,
     };

@@ -1,8 +1,8 @@
 // The CDDFuse / DDFM Python evaluator (MMIF-CDDFuse utils/Evaluator.py): statistics of F and
 // pixel-level comparisons with A and B, float64 on the 0..255 scale.
 
-import type { Gray } from "../plane.js";
 import { entropyOfCounts, histogram256, mean, mse, std, toLevels } from "../internal/stats.js";
+import type { Gray } from "../plane.js";
 
 /** Entropy (bits) of F rounded to uint8 levels. */
 export function en(f: Gray): number {

@@ -73,7 +73,7 @@ function miOfLabels(X: { lab: Int32Array; k: number }, Y: { lab: Int32Array; k: 
       if (Math.abs(term) >= Number.EPSILON) mi += term;
     }
   }
-  return mi < 0 ? 0 : mi;
+  return Math.max(0, mi);
 }
 
 /** MI(F,A) + MI(F,B) in nats. */

@@ -60,7 +60,9 @@ export function decodePng(bytes: Uint8Array, name: string): DecodedPng {
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) fail("not a PNG file (bad signature)");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 8;
-  let ihdr: { width: number; height: number; bitDepth: number; colorType: number; interlace: number } | undefined;
+  let ihdr:
+    | { width: number; height: number; bitDepth: number; colorType: number; interlace: number }
+    | undefined;
   const idat: Uint8Array[] = [];
   let ended = false;
   while (pos < bytes.length) {
@@ -70,7 +72,8 @@ export function decodePng(bytes: Uint8Array, name: string): DecodedPng {
     const dataStart = pos + 8;
     const dataEnd = dataStart + len;
     if (dataEnd + 4 > bytes.length) fail(`truncated ${type} chunk`);
-    if (crc32(bytes, pos + 4, dataEnd) !== view.getUint32(dataEnd)) fail(`CRC mismatch in ${type} chunk (file corrupted)`);
+    if (crc32(bytes, pos + 4, dataEnd) !== view.getUint32(dataEnd))
+      fail(`CRC mismatch in ${type} chunk (file corrupted)`);
     if (type === "IHDR") {
       if (len !== 13) fail("IHDR chunk has the wrong length");
       ihdr = {
@@ -93,8 +96,10 @@ export function decodePng(bytes: Uint8Array, name: string): DecodedPng {
   const { width, height, bitDepth, colorType, interlace } = ihdr;
   if (width === 0 || height === 0) fail("image has zero width or height");
   const channels = CHANNELS[colorType];
-  if (!channels) fail(`unsupported colour type ${colorType} (palette images are not supported; save as grey or RGB)`);
-  if (bitDepth !== 8 && bitDepth !== 16) fail(`unsupported bit depth ${bitDepth} (only 8 and 16 bit are supported)`);
+  if (!channels)
+    fail(`unsupported colour type ${colorType} (palette images are not supported; save as grey or RGB)`);
+  if (bitDepth !== 8 && bitDepth !== 16)
+    fail(`unsupported bit depth ${bitDepth} (only 8 and 16 bit are supported)`);
   if (interlace !== 0) fail("interlaced PNGs are not supported; save without interlacing");
   if (idat.length === 0) fail("no image data (IDAT)");
   let raw: Uint8Array;
@@ -105,7 +110,8 @@ export function decodePng(bytes: Uint8Array, name: string): DecodedPng {
   }
   const bpp = (channels! * bitDepth) / 8;
   const stride = width * bpp;
-  if (raw.length < height * (stride + 1)) fail(`image data too short: ${raw.length} bytes for ${width}x${height}`);
+  if (raw.length < height * (stride + 1))
+    fail(`image data too short: ${raw.length} bytes for ${width}x${height}`);
   const out = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)]!;
@@ -119,12 +125,23 @@ export function decodePng(bytes: Uint8Array, name: string): DecodedPng {
       const c = y > 0 && i >= bpp ? out[prev + i - bpp]! : 0;
       let v: number;
       switch (filter) {
-        case 0: v = x; break;
-        case 1: v = x + a; break;
-        case 2: v = x + b; break;
-        case 3: v = x + ((a + b) >> 1); break;
-        case 4: v = x + paeth(a, b, c); break;
-        default: return fail(`bad filter type ${filter} in row ${y}`);
+        case 0:
+          v = x;
+          break;
+        case 1:
+          v = x + a;
+          break;
+        case 2:
+          v = x + b;
+          break;
+        case 3:
+          v = x + ((a + b) >> 1);
+          break;
+        case 4:
+          v = x + paeth(a, b, c);
+          break;
+        default:
+          return fail(`bad filter type ${filter} in row ${y}`);
       }
       out[dst + i] = v & 0xff;
     }

@@ -1,6 +1,19 @@
 // Tolerances of the fixture README: |mine - ref| <= max(rtol |ref|, 1e-10).
 
-const RTOL_1E6 = new Set(["VIF", "Tang_VIF", "VIFB_SSIM", "SSIM", "Qabf", "VIFB_Qabf", "EI", "Nabf", "Nabf_TangArgOrder", "MS_SSIM", "FMI_pixel", "FMI_dct"]);
+const RTOL_1E6 = new Set([
+  "VIF",
+  "Tang_VIF",
+  "VIFB_SSIM",
+  "SSIM",
+  "Qabf",
+  "VIFB_Qabf",
+  "EI",
+  "Nabf",
+  "Nabf_TangArgOrder",
+  "MS_SSIM",
+  "FMI_pixel",
+  "FMI_dct",
+]);
 const RTOL_1E5 = new Set(["Qcb", "Qcv"]);
 export const ATOL = 1e-10;
 
@@ -22,6 +35,7 @@ export function parseReference(v: unknown): number | undefined {
 
 /** Whether `got` matches `ref` (non-finite values must match in kind). */
 export function matches(got: number, ref: number, rtol: number): boolean {
-  if (!Number.isFinite(ref) || !Number.isFinite(got)) return Object.is(got, ref) || (Number.isNaN(got) && Number.isNaN(ref));
+  if (!Number.isFinite(ref) || !Number.isFinite(got))
+    return Object.is(got, ref) || (Number.isNaN(got) && Number.isNaN(ref));
   return Math.abs(got - ref) <= Math.max(rtol * Math.abs(ref), ATOL);
 }

@@ -45,7 +45,16 @@ function mixedRadix(n: number): Plan {
   const outRe = new Float64Array(n);
   const outIm = new Float64Array(n);
   // out[o .. o+len) = DFT of in[off + stride * i], i < len; `level` indexes factors.
-  const rec = (inRe: Float64Array, inIm: Float64Array, off: number, stride: number, len: number, o: number, level: number, sign: number): void => {
+  const rec = (
+    inRe: Float64Array,
+    inIm: Float64Array,
+    off: number,
+    stride: number,
+    len: number,
+    o: number,
+    level: number,
+    sign: number,
+  ): void => {
     if (len === 1) {
       outRe[o] = inRe[off]!;
       outIm[o] = inIm[off]!;
@@ -250,6 +259,11 @@ export function filterInFrequencyComplex(
 }
 
 /** Real part of {@link filterInFrequencyComplex}. */
-export function filterInFrequency(img: Float64Array, w: number, h: number, H: (fy: number, fx: number) => number): Float64Array {
+export function filterInFrequency(
+  img: Float64Array,
+  w: number,
+  h: number,
+  H: (fy: number, fx: number) => number,
+): Float64Array {
   return filterInFrequencyComplex(img, w, h, H).re;
 }

@@ -17,7 +17,8 @@ export function gaussianTaps(n: number, sigma: number): Float64Array {
     s += g[i]!;
   }
   const corner = g[0]! * g[0]!;
-  if (corner < Number.EPSILON * g[Math.floor(half)]! ** 2) throw new Error("gaussianTaps: window would not be separable");
+  if (corner < Number.EPSILON * g[Math.floor(half)]! ** 2)
+    throw new Error("gaussianTaps: window would not be separable");
   for (let i = 0; i < n; i++) g[i]! /= s;
   return g;
 }

@@ -66,12 +66,12 @@ export function qabf(a: Gray, b: Gray, f: Gray, scale: number): number {
     if (ga !== 0) {
       const G = ga > gf ? gf / ga : ga === gf ? gf : ga / gf;
       const A = 1 - Math.abs(aA[i]! - af) / HALF_PI;
-      nume += ((0.9994 / (1 + Math.exp(-15 * (G - 0.5)))) * (0.9879 / (1 + Math.exp(-22 * (A - 0.8))))) * ga;
+      nume += (0.9994 / (1 + Math.exp(-15 * (G - 0.5)))) * (0.9879 / (1 + Math.exp(-22 * (A - 0.8)))) * ga;
     }
     if (gb !== 0) {
       const G = gb > gf ? gf / gb : gb === gf ? gf : gb / gf;
       const A = 1 - Math.abs(aB[i]! - af) / HALF_PI;
-      nume += ((0.9994 / (1 + Math.exp(-15 * (G - 0.5)))) * (0.9879 / (1 + Math.exp(-22 * (A - 0.8))))) * gb;
+      nume += (0.9994 / (1 + Math.exp(-15 * (G - 0.5)))) * (0.9879 / (1 + Math.exp(-22 * (A - 0.8)))) * gb;
     }
   }
   return nume / deno;

@@ -11,8 +11,16 @@ export function validLength(n: number, k: number, step: number): number {
 // Unrolled kernels for the window sizes the metrics use (3, 5, 9, 11, 17, 31 taps): constants stay in
 // registers and the partial sums form a tree instead of one long dependent chain, about twice as fast
 // as the generic loop. Generated from one template; they differ only in the number of tap pairs.
-function pass3(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
-  const g0 = g[1]!, g1 = g[0]!;
+function pass3(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
+  const g0 = g[1]!,
+    g1 = g[0]!;
   const on = validLength(n, 3, step);
   for (let y = 0; y < rows; y++) {
     const row = y * n;
@@ -24,8 +32,17 @@ function pass3(src: Float64Array, rows: number, n: number, g: Float64Array, step
   }
 }
 
-function pass5(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
-  const g0 = g[2]!, g1 = g[1]!, g2 = g[0]!;
+function pass5(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
+  const g0 = g[2]!,
+    g1 = g[1]!,
+    g2 = g[0]!;
   const on = validLength(n, 5, step);
   for (let y = 0; y < rows; y++) {
     const row = y * n;
@@ -38,8 +55,19 @@ function pass5(src: Float64Array, rows: number, n: number, g: Float64Array, step
   }
 }
 
-function pass9(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
-  const g0 = g[4]!, g1 = g[3]!, g2 = g[2]!, g3 = g[1]!, g4 = g[0]!;
+function pass9(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
+  const g0 = g[4]!,
+    g1 = g[3]!,
+    g2 = g[2]!,
+    g3 = g[1]!,
+    g4 = g[0]!;
   const on = validLength(n, 9, step);
   for (let y = 0; y < rows; y++) {
     const row = y * n;
@@ -48,13 +76,25 @@ function pass9(src: Float64Array, rows: number, n: number, g: Float64Array, step
       const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
       const s1 = (src[m - 2]! + src[m + 2]!) * g2 + (src[m - 3]! + src[m + 3]!) * g3;
       const s2 = (src[m - 4]! + src[m + 4]!) * g4;
-      dst[j * rows + y] = ((s0 + s1) + s2);
+      dst[j * rows + y] = s0 + s1 + s2;
     }
   }
 }
 
-function pass11(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
-  const g0 = g[5]!, g1 = g[4]!, g2 = g[3]!, g3 = g[2]!, g4 = g[1]!, g5 = g[0]!;
+function pass11(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
+  const g0 = g[5]!,
+    g1 = g[4]!,
+    g2 = g[3]!,
+    g3 = g[2]!,
+    g4 = g[1]!,
+    g5 = g[0]!;
   const on = validLength(n, 11, step);
   for (let y = 0; y < rows; y++) {
     const row = y * n;
@@ -63,13 +103,28 @@ function pass11(src: Float64Array, rows: number, n: number, g: Float64Array, ste
       const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
       const s1 = (src[m - 2]! + src[m + 2]!) * g2 + (src[m - 3]! + src[m + 3]!) * g3;
       const s2 = (src[m - 4]! + src[m + 4]!) * g4 + (src[m - 5]! + src[m + 5]!) * g5;
-      dst[j * rows + y] = ((s0 + s1) + s2);
+      dst[j * rows + y] = s0 + s1 + s2;
     }
   }
 }
 
-function pass17(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
-  const g0 = g[8]!, g1 = g[7]!, g2 = g[6]!, g3 = g[5]!, g4 = g[4]!, g5 = g[3]!, g6 = g[2]!, g7 = g[1]!, g8 = g[0]!;
+function pass17(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
+  const g0 = g[8]!,
+    g1 = g[7]!,
+    g2 = g[6]!,
+    g3 = g[5]!,
+    g4 = g[4]!,
+    g5 = g[3]!,
+    g6 = g[2]!,
+    g7 = g[1]!,
+    g8 = g[0]!;
   const on = validLength(n, 17, step);
   for (let y = 0; y < rows; y++) {
     const row = y * n;
@@ -80,12 +135,34 @@ function pass17(src: Float64Array, rows: number, n: number, g: Float64Array, ste
       const s2 = (src[m - 4]! + src[m + 4]!) * g4 + (src[m - 5]! + src[m + 5]!) * g5;
       const s3 = (src[m - 6]! + src[m + 6]!) * g6 + (src[m - 7]! + src[m + 7]!) * g7;
       const s4 = (src[m - 8]! + src[m + 8]!) * g8;
-      dst[j * rows + y] = (((s0 + s1) + (s2 + s3)) + s4);
+      dst[j * rows + y] = s0 + s1 + (s2 + s3) + s4;
     }
   }
 }
-function pass31(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
-  const g0 = g[15]!, g1 = g[14]!, g2 = g[13]!, g3 = g[12]!, g4 = g[11]!, g5 = g[10]!, g6 = g[9]!, g7 = g[8]!, g8 = g[7]!, g9 = g[6]!, g10 = g[5]!, g11 = g[4]!, g12 = g[3]!, g13 = g[2]!, g14 = g[1]!, g15 = g[0]!;
+function pass31(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
+  const g0 = g[15]!,
+    g1 = g[14]!,
+    g2 = g[13]!,
+    g3 = g[12]!,
+    g4 = g[11]!,
+    g5 = g[10]!,
+    g6 = g[9]!,
+    g7 = g[8]!,
+    g8 = g[7]!,
+    g9 = g[6]!,
+    g10 = g[5]!,
+    g11 = g[4]!,
+    g12 = g[3]!,
+    g13 = g[2]!,
+    g14 = g[1]!,
+    g15 = g[0]!;
   const on = validLength(n, 31, step);
   for (let y = 0; y < rows; y++) {
     const row = y * n;
@@ -99,12 +176,19 @@ function pass31(src: Float64Array, rows: number, n: number, g: Float64Array, ste
       const s5 = (src[m - 10]! + src[m + 10]!) * g10 + (src[m - 11]! + src[m + 11]!) * g11;
       const s6 = (src[m - 12]! + src[m + 12]!) * g12 + (src[m - 13]! + src[m + 13]!) * g13;
       const s7 = (src[m - 14]! + src[m + 14]!) * g14 + (src[m - 15]! + src[m + 15]!) * g15;
-      dst[j * rows + y] = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)));
+      dst[j * rows + y] = s0 + s1 + (s2 + s3) + (s4 + s5 + (s6 + s7));
     }
   }
 }
 
-function passGeneric(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
+function passGeneric(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
   const r = (g.length - 1) >> 1;
   const c = g[r]!;
   const on = validLength(n, g.length, step);
@@ -119,13 +203,27 @@ function passGeneric(src: Float64Array, rows: number, n: number, g: Float64Array
   }
 }
 
-const PASSES: Record<number, typeof passGeneric> = { 3: pass3, 5: pass5, 9: pass9, 11: pass11, 17: pass17, 31: pass31 };
+const PASSES: Record<number, typeof passGeneric> = {
+  3: pass3,
+  5: pass5,
+  9: pass9,
+  11: pass11,
+  17: pass17,
+  31: pass31,
+};
 
 /**
  * One pass: for each of `rows` rows of length `n` in `src`, writes the valid filter outputs
  * (every `step`-th) transposed: dst[j * rows + r].
  */
-function pass(src: Float64Array, rows: number, n: number, g: Float64Array, step: number, dst: Float64Array): void {
+function pass(
+  src: Float64Array,
+  rows: number,
+  n: number,
+  g: Float64Array,
+  step: number,
+  dst: Float64Array,
+): void {
   (PASSES[g.length] ?? passGeneric)(src, rows, n, g, step, dst);
 }
 
@@ -164,7 +262,14 @@ export function filterValid(
  * Sums over every k x k window ('valid'), by running sums along rows then columns. Exact for integer
  * data (sums stay far below 2^53).
  */
-export function boxSumValid(src: Float64Array, w: number, h: number, k: number, out: Float64Array, scratch: Scratch): void {
+export function boxSumValid(
+  src: Float64Array,
+  w: number,
+  h: number,
+  k: number,
+  out: Float64Array,
+  scratch: Scratch,
+): void {
   const ow = w - k + 1;
   const oh = h - k + 1;
   const t = scratch.get(ow * h);

@@ -73,7 +73,7 @@ export function toLevels(x: Float64Array): Int32Array {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     const r = roundHalfEven(v);
-    out[i] = r > 255 ? 255 : r >= 0 ? r : 0;
+    out[i] = Math.min(255, Math.max(0, r)); // NaN stores as 0 in the Int32Array
   }
   return out;
 }

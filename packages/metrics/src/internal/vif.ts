@@ -46,22 +46,41 @@ function swappedValid(img: Img, g: Float64Array): Img {
   return { w: ow, h: oh, d: out };
 }
 
+/** Buffers for one vifMulti call, sized for scale 1 and reused (as prefixes) at coarser scales. */
+class Buffers {
+  readonly scratch = new Scratch();
+  private readonly pool: Float64Array[] = [];
+  constructor(private readonly size: number) {}
+  /** The i-th buffer, at least n long (views of one allocation per slot). */
+  get(i: number, n: number): Float64Array {
+    let b = this.pool[i];
+    if (!b || b.length < n) {
+      b = new Float64Array(Math.max(n, this.size));
+      this.pool[i] = b;
+    }
+    return b.subarray(0, n);
+  }
+}
+
 class Filterer {
-  private readonly scratch = new Scratch();
   constructor(
     private readonly g: Float64Array,
     private readonly mode: SmallImageMode,
+    private readonly buffers: Buffers,
   ) {}
 
-  /** 'valid' filtering (every step-th output) with the mode's small-image rule; may return an empty image. */
-  run(img: Img, step = 1): Img {
+  /**
+   * 'valid' filtering (every step-th output) with the mode's small-image rule; may return an empty
+   * image. The result lives in buffer slot `slot` (or is freshly allocated when slot < 0).
+   */
+  run(img: Img, step: number, slot: number): Img {
     const k = this.g.length;
     if (img.w === 0 || img.h === 0) return { w: 0, h: 0, d: new Float64Array(0) };
     if (img.w >= k && img.h >= k) {
       const ow = validLength(img.w, k, step);
       const oh = validLength(img.h, k, step);
-      const out = new Float64Array(ow * oh);
-      filterValid(img.d, img.w, img.h, this.g, step, out, this.scratch);
+      const out = slot < 0 ? new Float64Array(ow * oh) : this.buffers.get(slot, ow * oh);
+      filterValid(img.d, img.w, img.h, this.g, step, out, this.buffers.scratch);
       return { w: ow, h: oh, d: out };
     }
     if (this.mode === "matlab") return { w: 0, h: 0, d: new Float64Array(0) };
@@ -73,8 +92,8 @@ class Filterer {
   }
 }
 
-function product(x: Img, y: Img): Img {
-  const d = new Float64Array(x.d.length);
+function product(x: Img, y: Img, out: Float64Array): Img {
+  const d = out.subarray(0, x.d.length);
   for (let i = 0; i < d.length; i++) d[i] = x.d[i]! * y.d[i]!;
   return { w: x.w, h: x.h, d };
 }
@@ -117,21 +136,24 @@ export function vifMulti(refs: Gray[], dist: Gray, mode: SmallImageMode, nanAsOn
   const den = refs.map(() => new LogSum());
   let r: Img[] = refs.map((x) => ({ w: x.w, h: x.h, d: x.d }));
   let f: Img = { w: dist.w, h: dist.h, d: dist.d };
+  // Slots 0-4: filtered moments; 5: products. Downsampled images are allocated (they are small).
+  const buffers = new Buffers(dist.w * dist.h);
   try {
     for (let scale = 1; scale <= 4; scale++) {
       const n = 2 ** (5 - scale) + 1;
-      const filt = new Filterer(gaussianTaps(n, n / 5), mode);
+      const filt = new Filterer(gaussianTaps(n, n / 5), mode, buffers);
       if (scale > 1) {
-        r = r.map((x) => filt.run(x, 2));
-        f = filt.run(f, 2);
+        r = r.map((x) => filt.run(x, 2, -1));
+        f = filt.run(f, 2, -1);
       }
-      const mu2 = filt.run(f);
-      const ff = filt.run(product(f, f));
+      const prod = buffers.get(5, f.d.length);
+      const mu2 = filt.run(f, 1, 0);
+      const ff = filt.run(product(f, f, prod), 1, 1);
       for (let k = 0; k < r.length; k++) {
         const ref = r[k]!;
-        const mu1 = filt.run(ref);
-        const rr = filt.run(product(ref, ref));
-        const rf = filt.run(product(ref, f));
+        const mu1 = filt.run(ref, 1, 2);
+        const rr = filt.run(product(ref, ref, prod), 1, 3);
+        const rf = filt.run(product(ref, f, prod), 1, 4);
         accumulate(mu1.d, mu2.d, rr.d, ff.d, rf.d, num[k]!, den[k]!);
       }
     }

@@ -1,9 +1,9 @@
 // Linfeng Tang's MATLAB evaluation (Evaluation-for-Image-Fusion, SeAFusion / PSFusion family):
 // MI in bits with Hab.m's uint8 saturation, PSNR with peak 255 on a [0,1]-scale MSE.
 
-import type { Gray } from "../plane.js";
 import { mseAB } from "../cddfuse/basic.js";
 import { entropyOfCounts, histogram256, toLevels } from "../internal/stats.js";
+import type { Gray } from "../plane.js";
 
 function miBits(x: Int32Array, f: Int32Array): number {
   const n = x.length;
@@ -12,7 +12,11 @@ function miBits(x: Int32Array, f: Int32Array): number {
   const joint = new Float64Array(256 * 256);
   // Hab.m adds 1 in uint8 arithmetic, which saturates: 254 and 255 share a joint bin.
   for (let i = 0; i < n; i++) joint[Math.min(x[i]!, 254) * 256 + Math.min(f[i]!, 254)]!++;
-  return entropyOfCounts(hx, n, Math.log2) + entropyOfCounts(hf, n, Math.log2) - entropyOfCounts(joint, n, Math.log2);
+  return (
+    entropyOfCounts(hx, n, Math.log2) +
+    entropyOfCounts(hf, n, Math.log2) -
+    entropyOfCounts(joint, n, Math.log2)
+  );
 }
 
 /** MI(F,A) + MI(F,B) in bits, Tang's entropy() + Hab.m. */

@@ -98,7 +98,8 @@ function patchFmi(xs: Float64Array, fs: Float64Array): number {
   let mix = 0;
   if (upper ? !(c === 0 || xSd === 0 || fSd === 0) : !(xSd === 0 || fSd === 0)) {
     let cov = 0;
-    for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) cov += bound(fCdf[i]!, xCdf[j]!) - fCdf[i]! * xCdf[j]!;
+    for (let i = 0; i < L; i++)
+      for (let j = 0; j < L; j++) cov += bound(fCdf[i]!, xCdf[j]!) - fCdf[i]! * xCdf[j]!;
     mix = c / (cov / (fSd * xSd));
   }
   let joint = 0;

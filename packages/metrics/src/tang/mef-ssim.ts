@@ -8,9 +8,9 @@
 // loops: sum_p g (x_k - mu_k)(x_l - mu_l) over the Gaussian window is Gcov_kl + (G_k - mu_k)(G_l - mu_l),
 // and the mean terms cancel in the variance of r.
 
-import type { Gray } from "../plane.js";
 import { gaussianTaps } from "../internal/filters.js";
 import { boxSumValid, filterValid, Scratch } from "../internal/separable.js";
+import type { Gray } from "../plane.js";
 
 const EPS = 2.220446049250313e-16;
 const WIN = 11;
@@ -122,7 +122,8 @@ function downsample(x: Img): Img {
     for (let i = 0; i < w; i++) {
       const x0 = 2 * i;
       const x1 = Math.min(x0 + 1, x.w - 1);
-      d[y * w + i] = (x.d[y0 * x.w + x0]! + x.d[y0 * x.w + x1]! + x.d[y1 * x.w + x0]! + x.d[y1 * x.w + x1]!) / 4;
+      d[y * w + i] =
+        (x.d[y0 * x.w + x0]! + x.d[y0 * x.w + x1]! + x.d[y1 * x.w + x0]! + x.d[y1 * x.w + x1]!) / 4;
     }
   }
   return { w, h, d };

@@ -1,7 +1,7 @@
 // B. K. Shreyamsha Kumar's modified fusion-artifact measure Nabf (objective_fusion_perform_fn).
 
-import type { Gray } from "../plane.js";
 import { sobel } from "../internal/filters.js";
+import type { Gray } from "../plane.js";
 
 const HALF_PI = Math.PI / 2;
 

@@ -1,10 +1,10 @@
 // VIFB toolkit variants (xingchenzhang/VIFB metrics/metrics*.m) of the common statistics, on the
 // uint8 images VIFB passes in, plus its cross entropy and edge intensity.
 
-import type { Gray } from "../plane.js";
 import { gradientSum } from "../cddfuse/basic.js";
 import { sobel } from "../internal/filters.js";
 import { entropyOfCounts } from "../internal/stats.js";
+import type { Gray } from "../plane.js";
 
 /** 256-bin histogram of floor(x) clipped to 0..255, as VIFB's loops index it. */
 function floorHistogram(x: Float64Array): Float64Array {

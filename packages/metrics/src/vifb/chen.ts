@@ -1,9 +1,9 @@
 // Chen-Blum (Qcb) and Chen-Varshney (Qcv) metrics from Z. Liu's imageFusionMetrics as shipped in VIFB.
 
-import type { Gray } from "../plane.js";
-import { correlateSameZero, sobel } from "../internal/filters.js";
 import { filterInFrequencyComplex } from "../internal/fft.js";
+import { correlateSameZero, sobel } from "../internal/filters.js";
 import { minMax, roundHalfAway } from "../internal/stats.js";
+import type { Gray } from "../plane.js";
 
 /** normalize1: min-max to 0..255 and round; all-zero stays; constant non-zero becomes NaN (0/0). */
 function normalize(x: Float64Array): Float64Array {
@@ -66,11 +66,9 @@ export function qcb(a: Gray, b: Gray, f: Gray): number {
     const r = Math.sqrt(u * u + v * v);
     return Math.exp(-((r / f0) ** 2)) - 0.7622 * Math.exp(-((r / f1) ** 2));
   };
-  const [ca, cb, cf] = [a, b, f].map((x) => maskedContrast(filterInFrequencyComplex(normalize(x.d), w, h, dog), w, h)) as [
-    Float64Array,
-    Float64Array,
-    Float64Array,
-  ];
+  const [ca, cb, cf] = [a, b, f].map((x) =>
+    maskedContrast(filterInFrequencyComplex(normalize(x.d), w, h, dog), w, h),
+  ) as [Float64Array, Float64Array, Float64Array];
   let s = 0;
   for (let i = 0; i < cf.length; i++) {
     const pa = ca[i]!;

@@ -1,7 +1,7 @@
 // VIFB metricsMutinf: min-max stretch to [0,1], int16(255 x) levels, 256x256 joint histogram, natural log.
 
-import type { Gray } from "../plane.js";
 import { minMax, roundHalfAway } from "../internal/stats.js";
+import type { Gray } from "../plane.js";
 
 function stretchedLevels(x: Float64Array): Int32Array {
   const [lo, hi] = minMax(x);

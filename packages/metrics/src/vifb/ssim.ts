@@ -1,9 +1,9 @@
 // Wang et al.'s reference ssim_index (as VIFB metricsSsim uses it): 11x11 Gaussian window (sigma 1.5),
 // L = 255, 'valid' filtering, population statistics, mean of the map.
 
-import type { Gray } from "../plane.js";
 import { gaussianTaps } from "../internal/filters.js";
 import { filterValid, Scratch } from "../internal/separable.js";
+import type { Gray } from "../plane.js";
 
 const C1 = (0.01 * 255) ** 2;
 const C2 = (0.03 * 255) ** 2;
