@@ -171,12 +171,13 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       const [ir0, ir1] = [1 / (pred.rks[0] ?? 1), 1 / (pred.rks[1] ?? 1)];
       const { cx, cm, cb } = pred;
       if (!corr || !prev) {
+        const b0 = cb * w0 * ir0;
+        const b1 = cb * w1 * ir1;
         for (let j = 0; j < len; j++) {
           const xv = x[j]!;
           const mT = (px * xv + po * out[j]!) * q;
-          const res = w0 * ((p0[j]! - mT) * ir0) + w1 * ((p1[j]! - mT) * ir1);
           slot[j] = mT;
-          x[j] = cx * xv - cm * mT - cb * res;
+          x[j] = cx * xv - cm * mT - (b0 * (p0[j]! - mT) + b1 * (p1[j]! - mT));
         }
       } else {
         // The corrector redoes the last step from the same start with the same phi coefficients
@@ -191,18 +192,19 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
         const vT = corr.rhos[corr.rhos.length - 1]!;
         const kb = corr.cb;
         const { w0: u0, w1: u1, ir0: kr0, ir1: kr1, cb: pb } = prev;
+        // Folded coefficients: few live constants keep the loop in registers.
+        const a0 = pb * u0 * kr0 - kb * v0 * jr0;
+        const a1 = pb * u1 * kr1 - kb * v1 * jr1;
+        const aT = kb * vT;
+        const b0 = cb * w0 * ir0;
+        const b1 = cb * w1 * ir1;
         for (let j = 0; j < len; j++) {
           const xv = x[j]!;
           const mT = (px * xv + po * out[j]!) * q;
           const m0j = m0[j]!;
-          const d0 = c0[j]! - m0j;
-          const d1 = c1[j]! - m0j;
-          const resP = u0 * (d0 * kr0) + u1 * (d1 * kr1);
-          const resC = v0 * (d0 * jr0) + v1 * (d1 * jr1) + vT * (mT - m0j);
-          const xc = xv + pb * resP - kb * resC;
-          const res = w0 * ((p0[j]! - mT) * ir0) + w1 * ((p1[j]! - mT) * ir1);
+          const xc = xv + a0 * (c0[j]! - m0j) + a1 * (c1[j]! - m0j) - aT * (mT - m0j);
           slot[j] = mT;
-          x[j] = cx * xc - cm * mT - cb * res;
+          x[j] = cx * xc - cm * mT - (b0 * (p0[j]! - mT) + b1 * (p1[j]! - mT));
         }
       }
       prev = { w0, w1, ir0, ir1, cb };
