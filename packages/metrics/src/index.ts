@@ -18,5 +18,5 @@ export { computeMetric, evaluate, listMetrics, resolveMetricKeys } from "./evalu
 export type { InterleavedImage } from "./grey.js";
 export { rgbToGrey, rgbToGreyOpenCV } from "./grey.js";
 export type { Plane } from "./plane.js";
-export type { Convention, MetricInfo } from "./registry.js";
-export { CONVENTIONS } from "./registry.js";
+export type { Convention, MetricInfo, MetricKey } from "./registry.js";
+export { CONVENTIONS, METRICS } from "./registry.js";

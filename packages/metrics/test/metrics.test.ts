@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeMetric, evaluate, listMetrics, type Plane, resolveMetricKeys } from "../src/index.js";
+import { computeMetric, evaluate, listMetrics, METRICS, type Plane, resolveMetricKeys } from "../src/index.js";
 
 // Large enough for every scale of VIF and MEF-SSIM (min side / 4 >= 11).
 const W = 64;
@@ -160,6 +160,15 @@ describe("API", () => {
     ]);
     expect(new Set(r.map((x) => x.convention))).toEqual(new Set(["cddfuse"]));
     expect(r.find((x) => x.key === "MSE")!.better).toBe("lower");
+  });
+
+  it("describes all 40 metrics of the fixtures, each with a convention, direction and reference", () => {
+    expect(Object.keys(METRICS)).toHaveLength(40);
+    expect(listMetrics().map((m) => m.key)).toEqual(Object.keys(METRICS));
+    expect(METRICS.Qcv.better).toBe("lower");
+    expect(METRICS.Tang_MI.convention).toBe("tang");
+    for (const m of Object.values(METRICS)) expect(m.reference.length, m.key).toBeGreaterThan(10);
+    expect(listMetrics("vifb").every((m) => m.convention === "vifb")).toBe(true);
   });
 
   it("resolves names within a convention", () => {
