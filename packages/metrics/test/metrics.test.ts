@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { computeMetric, evaluate, listMetrics, METRICS, type Plane, resolveMetricKeys } from "../src/index.js";
+import {
+  computeMetric,
+  evaluate,
+  listMetrics,
+  METRICS,
+  type Plane,
+  resolveMetricKeys,
+} from "../src/index.js";
 
 // Large enough for every scale of VIF and MEF-SSIM (min side / 4 >= 11).
 const W = 64;
