@@ -1,6 +1,6 @@
 // Option specs and helpers shared by the built-in samplers.
-import type { FloatArray, OptionSpec, PredictionType } from "@fccf/core";
-import { emptyLike, option, PREDICTION_TYPES } from "@fccf/core";
+import type { FloatArray, NoiseSchedule, OptionSpec, PredictionType } from "@fccf/core";
+import { emptyLike, linspace, option, PREDICTION_TYPES, roundHalfEven } from "@fccf/core";
 import { SPACINGS, type Spacing } from "./timesteps.js";
 
 export function predictionOption(
@@ -28,12 +28,22 @@ export function fixedOption<const T extends string | number | boolean | null>(
   return option.oneOf([value], value, `${doc} (only ${String(value)} is supported)`);
 }
 
-/** Diffusers options that are accepted at their defaults and otherwise rejected. */
-export const unsupportedSigmaOptions = {
-  useKarrasSigmas: fixedOption(false, "Karras sigma spacing"),
+/** Noise-level spacing options: Karras levels, or the timestep spacing (default). */
+export const sigmaSpacingOptions = {
+  useKarrasSigmas: option.bool(false, "space the noise levels as Karras et al. (2022), rho = 7"),
   useExponentialSigmas: fixedOption(false, "exponential sigma spacing"),
   useBetaSigmas: fixedOption(false, "beta-distribution sigma spacing"),
 };
+
+/**
+ * The noise levels of Karras et al. (2022): n levels from sigmaMax down to sigmaMin, uniform in
+ * sigma^(1/rho) (diffusers `_convert_to_karras`).
+ */
+export function karrasLevels(sigmaMin: number, sigmaMax: number, n: number, rho = 7): number[] {
+  const minInv = sigmaMin ** (1 / rho);
+  const maxInv = sigmaMax ** (1 / rho);
+  return linspace(0, 1, n).map((r) => (maxInv + r * (minInv - maxInv)) ** rho);
+}
 
 export const unsupportedThresholdOptions = {
   thresholding: fixedOption(false, "dynamic thresholding"),
@@ -121,4 +131,18 @@ export function alphaSigma(level: number): [number, number] {
 export function lambdaOf(level: number): number {
   const [a, s] = alphaSigma(level);
   return Math.log(a) - Math.log(s);
+}
+
+/**
+ * Karras levels over the whole training range of a VP schedule, each paired with the nearest
+ * integer timestep (diffusers' DPM-Solver / DEIS / UniPC with useKarrasSigmas): the solver steps
+ * between the Karras levels, the model is called at the rounded timesteps.
+ */
+export function vpKarrasPlan(
+  schedule: NoiseSchedule,
+  steps: number,
+): { timesteps: number[]; levels: number[] } {
+  const T = schedule.numTrainTimesteps;
+  const levels = karrasLevels(schedule.sigmas[0]!, schedule.sigmas[T - 1]!, steps);
+  return { timesteps: levels.map((s) => roundHalfEven(schedule.timestepOfSigma(s))), levels };
 }

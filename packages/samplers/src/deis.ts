@@ -8,11 +8,12 @@ import {
   fixedOption,
   History,
   predictionOption,
+  sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
   unsupportedFlowOptions,
-  unsupportedSigmaOptions,
   unsupportedThresholdOptions,
+  vpKarrasPlan,
 } from "./common.js";
 import { solverTimesteps } from "./timesteps.js";
 
@@ -24,7 +25,7 @@ const options = {
   lowerOrderFinal: option.bool(true, "use lower orders for the last steps when steps < 15"),
   timestepSpacing: spacingOption("linspace"),
   stepsOffset: stepsOffsetOption(),
-  ...unsupportedSigmaOptions,
+  ...sigmaSpacingOptions,
   ...unsupportedThresholdOptions,
   ...unsupportedFlowOptions,
 };
@@ -32,6 +33,11 @@ type Config = ConfigOf<typeof options>;
 
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   const T = schedule.numTrainTimesteps;
+  if (c.useKarrasSigmas) {
+    // diffusers repeats the last Karras level as the final one: the last step is the identity.
+    const k = vpKarrasPlan(schedule, steps);
+    return { timesteps: k.timesteps, levels: [...k.levels, k.levels.at(-1)!], initNoiseSigma: 1 };
+  }
   const timesteps = solverTimesteps("deis", c.timestepSpacing, steps, T, c.stepsOffset);
   return {
     timesteps,

@@ -10,11 +10,12 @@ import {
   History,
   lambdaOf,
   predictionOption,
+  sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
   unsupportedFlowOptions,
-  unsupportedSigmaOptions,
   unsupportedThresholdOptions,
+  vpKarrasPlan,
 } from "./common.js";
 import { clippedLastTimestep, DPM_ALGORITHMS, type DpmAlgorithm, usesX0 } from "./dpm-shared.js";
 import { solverTimesteps } from "./timesteps.js";
@@ -44,7 +45,7 @@ function makeOptions(algorithm: DpmAlgorithm, finalSigmas: "zero" | "sigma_min")
     varianceType: fixedOption(null, "learned variance channels"),
     useLuLambdas: fixedOption(false, "uniform-lambda spacing"),
     rescaleBetasZeroSnr: fixedOption(false, "zero-terminal-SNR rescaling"),
-    ...unsupportedSigmaOptions,
+    ...sigmaSpacingOptions,
     ...unsupportedThresholdOptions,
     ...unsupportedFlowOptions,
   };
@@ -71,6 +72,10 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   const last = clippedLastTimestep(schedule, c.lambdaMinClipped);
   const timesteps = solverTimesteps("dpm-solver", c.timestepSpacing, steps, T, c.stepsOffset, last);
   const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
+  if (c.useKarrasSigmas) {
+    const k = vpKarrasPlan(schedule, steps);
+    return { timesteps: k.timesteps, levels: [...k.levels, final], initNoiseSigma: 1 };
+  }
   return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
 }
 

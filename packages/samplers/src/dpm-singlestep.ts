@@ -10,9 +10,10 @@ import {
   History,
   lambdaOf,
   predictionOption,
+  sigmaSpacingOptions,
   unsupportedFlowOptions,
-  unsupportedSigmaOptions,
   unsupportedThresholdOptions,
+  vpKarrasPlan,
 } from "./common.js";
 import { clippedLastTimestep, type DpmAlgorithm, usesX0 } from "./dpm-shared.js";
 
@@ -33,7 +34,7 @@ const options = {
     },
   ),
   varianceType: fixedOption(null, "learned variance channels"),
-  ...unsupportedSigmaOptions,
+  ...sigmaSpacingOptions,
   ...unsupportedThresholdOptions,
   ...unsupportedFlowOptions,
 };
@@ -91,6 +92,10 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
     .reverse()
     .slice(0, steps);
   const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
+  if (c.useKarrasSigmas) {
+    const k = vpKarrasPlan(schedule, steps);
+    return { timesteps: k.timesteps, levels: [...k.levels, final], initNoiseSigma: 1 };
+  }
   return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
 }
 

@@ -7,9 +7,9 @@ import {
   Buffers,
   fixedOption,
   predictionOption,
+  sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
-  unsupportedSigmaOptions,
 } from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
@@ -30,13 +30,13 @@ const options = {
     allowInfinity: true,
   }),
   sNoise: option.number(1, "scale of the churn noise", { min: 0 }),
-  ...unsupportedSigmaOptions,
+  ...sigmaSpacingOptions,
 };
 type Config = ConfigOf<typeof options>;
 
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
-  const base = veBase("euler", schedule, c.timestepSpacing, steps, c.stepsOffset, final);
+  const base = veBase("euler", schedule, c.timestepSpacing, steps, c.stepsOffset, final, c.useKarrasSigmas);
   return { timesteps: base.timesteps, levels: base.sigmas, initNoiseSigma: base.initNoiseSigma };
 }
 

@@ -6,9 +6,9 @@ import { conversion, option } from "@fccf/core";
 import {
   Buffers,
   predictionOption,
+  sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
-  unsupportedSigmaOptions,
 } from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
@@ -18,12 +18,12 @@ const options = {
   stepsOffset: stepsOffsetOption(),
   clipSample: option.bool(false, "clip the x0 estimate to [-clipSampleRange, clipSampleRange]"),
   clipSampleRange: option.number(1, "clip range of the x0 estimate", { min: 0 }),
-  ...unsupportedSigmaOptions,
+  ...sigmaSpacingOptions,
 };
 type Config = ConfigOf<typeof options>;
 
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
-  const base = veBase("heun", schedule, c.timestepSpacing, steps, c.stepsOffset);
+  const base = veBase("heun", schedule, c.timestepSpacing, steps, c.stepsOffset, 0, c.useKarrasSigmas);
   const ts = base.timesteps;
   const s = base.sigmas;
   // Entries: t0, then (t_k, t_k) for the predictor and corrector calls of each following level.

@@ -6,9 +6,9 @@ import { conversion, lerpHalf } from "@fccf/core";
 import {
   Buffers,
   predictionOption,
+  sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
-  unsupportedSigmaOptions,
 } from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
@@ -16,12 +16,12 @@ const options = {
   predictionType: predictionOption(),
   timestepSpacing: spacingOption("linspace"),
   stepsOffset: stepsOffsetOption(),
-  ...unsupportedSigmaOptions,
+  ...sigmaSpacingOptions,
 };
 type Config = ConfigOf<typeof options>;
 
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
-  const base = veBase("kdpm2", schedule, c.timestepSpacing, steps, c.stepsOffset);
+  const base = veBase("kdpm2", schedule, c.timestepSpacing, steps, c.stepsOffset, 0, c.useKarrasSigmas);
   const ts = base.timesteps;
   const s = base.sigmas; // n levels + final 0
   const timesteps = [ts[0]!];

@@ -6,9 +6,9 @@ import { conversion, option } from "@fccf/core";
 import {
   History,
   predictionOption,
+  sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
-  unsupportedSigmaOptions,
 } from "./common.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
@@ -21,12 +21,12 @@ const options = {
   }),
   timestepSpacing: spacingOption("linspace"),
   stepsOffset: stepsOffsetOption(),
-  ...unsupportedSigmaOptions,
+  ...sigmaSpacingOptions,
 };
 type Config = ConfigOf<typeof options>;
 
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
-  const base = veBase("lms", schedule, c.timestepSpacing, steps, c.stepsOffset);
+  const base = veBase("lms", schedule, c.timestepSpacing, steps, c.stepsOffset, 0, c.useKarrasSigmas);
   return { timesteps: base.timesteps, levels: base.sigmas, initNoiseSigma: base.initNoiseSigma };
 }
 

@@ -10,11 +10,12 @@ import {
   History,
   lambdaOf,
   predictionOption,
+  sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
   unsupportedFlowOptions,
-  unsupportedSigmaOptions,
   unsupportedThresholdOptions,
+  vpKarrasPlan,
 } from "./common.js";
 import { solverTimesteps } from "./timesteps.js";
 
@@ -33,7 +34,7 @@ const options = {
   sigmaMax: fixedOption(null, "Karras sigma_max"),
   shiftTerminal: fixedOption(null, "terminal shift"),
   rescaleBetasZeroSnr: fixedOption(false, "zero-terminal-SNR rescaling"),
-  ...unsupportedSigmaOptions,
+  ...sigmaSpacingOptions,
   ...unsupportedThresholdOptions,
   ...unsupportedFlowOptions,
 };
@@ -42,6 +43,14 @@ type Config = ConfigOf<typeof options>;
 function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   const T = schedule.numTrainTimesteps;
   const timesteps = solverTimesteps("unipc", c.timestepSpacing, steps, T, c.stepsOffset);
+  if (c.useKarrasSigmas) {
+    const k = vpKarrasPlan(schedule, steps);
+    return {
+      timesteps: k.timesteps,
+      levels: [...k.levels, c.finalSigmasType === "zero" ? 0 : k.levels.at(-1)!],
+      initNoiseSigma: 1,
+    };
+  }
   const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
   return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
 }

@@ -1,5 +1,6 @@
 // Plans of the Karras-style (VE) samplers: float timesteps, sigmas interpolated in t, a final 0.
 import type { FloatArray, NoiseSchedule } from "@fccf/core";
+import { karrasLevels } from "./common.js";
 import { karrasTimesteps, type Spacing } from "./timesteps.js";
 
 export interface VeBase {
@@ -8,6 +9,10 @@ export interface VeBase {
   initNoiseSigma: number;
 }
 
+/**
+ * The plan of a VE sampler. With `karras`, the n levels of the spacing are replaced by Karras
+ * levels between the same extremes and the model is called at their fractional timesteps.
+ */
 export function veBase(
   name: string,
   schedule: NoiseSchedule,
@@ -15,9 +20,15 @@ export function veBase(
   steps: number,
   offset: number,
   finalSigma = 0,
+  karras = false,
 ): VeBase {
-  const timesteps = karrasTimesteps(name, spacing, steps, schedule.numTrainTimesteps, offset);
-  const sigmas = [...timesteps.map((t) => schedule.sigmaAt(t)), finalSigma];
+  let timesteps = karrasTimesteps(name, spacing, steps, schedule.numTrainTimesteps, offset);
+  let levels = timesteps.map((t) => schedule.sigmaAt(t));
+  if (karras) {
+    levels = karrasLevels(levels.at(-1)!, levels[0]!, steps);
+    timesteps = levels.map((s) => schedule.timestepOfSigma(s));
+  }
+  const sigmas = [...levels, finalSigma];
   const max = Math.max(...sigmas);
   // Pure noise at the top of a leading plan is scaled for the VP-equivalent variance (diffusers).
   const initNoiseSigma = spacing === "linspace" || spacing === "trailing" ? max : (max * max + 1) ** 0.5;

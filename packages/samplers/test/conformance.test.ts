@@ -70,12 +70,12 @@ describe("sampler conformance against the diffusers / dpm-solver / UniPC referen
       await withCases(async (dir) => {
         const file = join(dir, "dpmpp_2m_midpoint-slin-10-eps-trailing.json");
         const c = JSON.parse(await readFile(file, "utf8"));
-        c.config.use_karras_sigmas = true;
+        c.config.use_beta_sigmas = true;
         await writeFile(file, JSON.stringify(c));
         const { failed, lines } = await collect(dir);
         expect(failed).toBe(1);
         expect(lines[0]).toContain(
-          "option 'useKarrasSigmas' of sampler 'dpm-solver++' must be one of false, got true",
+          "option 'useBetaSigmas' of sampler 'dpm-solver++' must be one of false, got true",
         );
       });
     });

@@ -9,6 +9,7 @@ import {
   samplers,
 } from "@fccf/core";
 import { describe, expect, it } from "vitest";
+import { karrasLevels } from "../src/common.js";
 import { builtinSamplers, exactPfOde, fixtureMean, GaussianModel } from "../src/index.js";
 import { lmsCoefficient } from "../src/lms.js";
 
@@ -328,5 +329,46 @@ describe("step options beyond the reference cases", () => {
     });
     expect(x[0]).toBeCloseTo(expected[0]!, 12);
     expect(x[1]).toBeCloseTo(expected[1]!, 12);
+  });
+});
+
+describe("Karras noise levels (useKarrasSigmas)", () => {
+  it("space the levels uniformly in sigma^(1/7) between the schedule's extremes", () => {
+    const levels = karrasLevels(0.1, 10, 5);
+    expect(levels[0]).toBeCloseTo(10, 12);
+    expect(levels[4]).toBeCloseTo(0.1, 12);
+    const roots = levels.map((s) => s ** (1 / 7));
+    for (let i = 1; i < 4; i++) expect(roots[i + 1]! - roots[i]!).toBeCloseTo(roots[1]! - roots[0]!, 12);
+  });
+
+  it("VP solvers step between Karras levels and call the model at the rounded timesteps", () => {
+    const run = createSampler("dpm-solver++", slin, {
+      useKarrasSigmas: true,
+      finalSigmasType: "sigma_min",
+    }).plan(8);
+    expect(run.levels[0]).toBeCloseTo(slin.sigmas[999]!, 10);
+    expect(run.levels[7]).toBeCloseTo(slin.sigmas[0]!, 10);
+    run.levels.slice(0, 8).forEach((s, i) => {
+      expect(run.timesteps[i]).toBe(Math.round(slin.timestepOfSigma(s)));
+    });
+  });
+
+  it("VE samplers call the model at the fractional timesteps of the levels, and converge", () => {
+    const run = createSampler("euler", slin, { useKarrasSigmas: true }).plan(6);
+    run.timesteps.forEach((t, i) => {
+      expect(slin.sigmaAt(t)).toBeCloseTo(run.levels[i]!, 2);
+    });
+    const errs = [10, 20, 40].map((n) => {
+      const r = createSampler("heun", slin, { useKarrasSigmas: true }).plan(n);
+      const x = xT().map((v) => v * r.initNoiseSigma);
+      const start = x.slice();
+      const model = new GaussianModel(slin.sigmas, mu, 0.5, "epsilon");
+      while (r.stepIndex < r.timesteps.length - 1)
+        r.step(model.evaluate(r.scaleModelInput(x), r.timestep), x);
+      const exact = exactPfOde(start, mu, 0.5, r.levels[0]!, r.levels[r.stepIndex]!, "VE");
+      return Math.max(...exact.map((e, i) => Math.abs(e - x[i]!)));
+    });
+    expect(errs[1]).toBeLessThan(errs[0]! / 3.5);
+    expect(errs[2]).toBeLessThan(errs[1]! / 3.5);
   });
 });
