@@ -141,9 +141,14 @@ function beginIndex(name: string, data: PlanData, options: PlanOptions, T: numbe
     throw new RangeError(`startAt must be a timestep >= 0, got ${startAt}`);
   const starts = data.startIndices ?? data.timesteps.map((_, i) => i);
   for (const i of starts) if (data.timesteps[i]! <= startAt + 1e-9) return i;
+  if (starts.length === 1) {
+    throw new RangeError(
+      `sampler '${name}' runs only from the top of its plan (t = ${data.timesteps[starts[0]!]}), not from startAt ${startAt}`,
+    );
+  }
   throw new RangeError(
-    `sampler '${name}': startAt ${startAt} is below the last timestep of the plan (${data.timesteps.at(-1)}); ` +
-      "use more steps or a higher strength",
+    `sampler '${name}': startAt ${startAt} is below the lowest timestep a run can start from ` +
+      `(${data.timesteps[starts.at(-1)!]}); use more steps or a higher strength`,
   );
 }
 

@@ -155,7 +155,10 @@ describe("starting mid-plan (strength / startAt) and addNoise", () => {
     );
     expect(() =>
       createSampler("euler", slin, { timestepSpacing: "trailing" }).plan(4, { startAt: 10 }),
-    ).toThrow(/below the last timestep/);
+    ).toThrow(/below the lowest timestep a run can start from/);
+    expect(() => createSampler("pndm", slin).plan(10, { strength: 0.5 })).toThrow(
+      /runs only from the top of its plan/,
+    );
   });
 
   it("two-call samplers start on a whole step", () => {
