@@ -4,7 +4,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { maxAbs, NoiseSchedule, RecordedNoise, samplers } from "@fccf/core";
-import { GaussianModel } from "./analytic.js";
+import { fixtureMean, GaussianModel } from "./analytic.js";
 import { translateConfig } from "./conformance-config.js";
 import "./index.js";
 
@@ -105,7 +105,7 @@ async function runCase(c: Case, dir: string, tables: Map<string, Table>): Promis
   const sampler = samplers.create(CLASS_TO_SAMPLER[classKey]!, schedule, options);
   const run = sampler.plan(c.num_inference_steps);
 
-  const model = new GaussianModel(table.sigma_table, muOf(c.x_init.length), c.model.s, sampler.prediction);
+  const model = new GaussianModel(table.sigma_table, fixtureMean(c.x_init.length), c.model.s, sampler.prediction);
   if (c.model.prediction_type !== sampler.prediction) {
     throw new Error(
       `model predicts ${c.model.prediction_type} but the sampler is set for ${sampler.prediction}`,
@@ -157,15 +157,6 @@ async function runCase(c: Case, dir: string, tables: Map<string, Table>): Promis
   });
   note(maxDiff(x, c.x_final) / scale, "x_final");
   return { worst, where };
-}
-
-let muCache: Float64Array | undefined;
-function muOf(n: number): Float64Array {
-  if (!muCache || muCache.length !== n) {
-    muCache = new Float64Array(n);
-    for (let i = 0; i < n; i++) muCache[i] = 0.8 * Math.sin(0.7 * i + 0.3);
-  }
-  return muCache;
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
