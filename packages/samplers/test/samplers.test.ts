@@ -206,6 +206,15 @@ describe("starting mid-plan (strength / startAt) and addNoise", () => {
 });
 
 describe("state types, noise and determinism", () => {
+  it.each(builtinSamplers.map((p) => p.name))("%s runs on Float32Array states close to float64", (name) => {
+    const x64 = xT().map((v) => v * createSampler(name, slin).plan(12).initNoiseSigma);
+    const x32 = Float32Array.from(x64);
+    sample(name, {}, 12, x64, 4);
+    sample(name, {}, 12, x32, 4);
+    for (let i = 0; i < 24; i++)
+      expect(Math.abs(x32[i]! - x64[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(x64[i]!)));
+  });
+
   it("runs on Float32Array states close to the float64 result", () => {
     const x64 = xT();
     sample("dpm-solver++", {}, 20, x64);
