@@ -229,7 +229,10 @@ export class SamplerRun {
     return out;
   }
 
-  /** The model input for the next step (x itself when the sampler does not scale it). */
+  /**
+   * The model input for the next step: x itself when the sampler does not scale it, else a buffer
+   * of the run that the next call overwrites.
+   */
   scaleModelInput(x: FloatArray): FloatArray {
     this.ensureNotDone();
     if (!this.stepper.scaleModelInput) return x;
