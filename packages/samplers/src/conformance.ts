@@ -105,7 +105,12 @@ async function runCase(c: Case, dir: string, tables: Map<string, Table>): Promis
   const sampler = samplers.create(CLASS_TO_SAMPLER[classKey]!, schedule, options);
   const run = sampler.plan(c.num_inference_steps);
 
-  const model = new GaussianModel(table.sigma_table, fixtureMean(c.x_init.length), c.model.s, sampler.prediction);
+  const model = new GaussianModel(
+    table.sigma_table,
+    fixtureMean(c.x_init.length),
+    c.model.s,
+    sampler.prediction,
+  );
   if (c.model.prediction_type !== sampler.prediction) {
     throw new Error(
       `model predicts ${c.model.prediction_type} but the sampler is set for ${sampler.prediction}`,
