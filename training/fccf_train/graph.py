@@ -26,12 +26,14 @@ def shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return p[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
 
 
-def _slice(p: torch.Tensor, dy: int, dx: int, like: torch.Tensor) -> torch.Tensor:
+def _slice(p: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """From a 1-padded map, the values at (i + dy, j + dx) of the unpadded grid (0 outside)."""
     return p[..., 1 + dy : p.shape[-2] - 1 + dy, 1 + dx : p.shape[-1] - 1 + dx]
 
 
 class ChebGraphLayer(nn.Module):
     def __init__(self, channels: int, desc_channels: int, order: int = 3, tau: float = 0.25) -> None:
+        # desc_channels documents the descriptor width the edges are computed from (no weights depend on it)
         super().__init__()
         self.order = order
         self.tau = tau
@@ -45,7 +47,7 @@ class ChebGraphLayer(nn.Module):
         ones = F.pad(torch.ones_like(da[:, :1]), (1, 1, 1, 1))
         ws = []
         for dy, dx in OFFSETS:
-            qa, qb, inside = _slice(pa, dy, dx, da), _slice(pb, dy, dx, db), _slice(ones, dy, dx, da)
+            qa, qb, inside = _slice(pa, dy, dx), _slice(pb, dy, dx), _slice(ones, dy, dx)
             s_ab = torch.exp(((da * qb).sum(1, keepdim=True) - 1.0) / self.tau)
             s_ba = torch.exp(((qa * db).sum(1, keepdim=True) - 1.0) / self.tau)
             w = 0.5 * (s_ab + s_ba)
@@ -64,7 +66,7 @@ class ChebGraphLayer(nn.Module):
             pu = F.pad(u, (1, 1, 1, 1))
             acc = torch.zeros_like(v)
             for (dy, dx), w in zip(OFFSETS, ws):
-                acc = acc + w * _slice(pu, dy, dx, u)
+                acc = acc + w * _slice(pu, dy, dx)
             return -acc * dinv
 
         t_prev, t_cur = x, lap(x)
