@@ -122,11 +122,45 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         quality[part] = {"tables_markdown": md, "summary": _summary(part, rep)}
     if missing:
         quality["missing"] = missing
+    quality["misses"] = gate_misses(reports)
     card = build_card(name, graphs, model, strengths, steps, measured, training, quality)
     card["parity_fixtures"] = {"dir": "parity", "cases": cases, "python_reference": "training/fccf_train/infer.py"}
     write_card(out / f"{name}.json", card)
     log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")
     return card
+
+
+def gate_misses(reports: Path) -> list[str]:
+    """One plain sentence per missed gate, with the margin."""
+    out: list[str] = []
+    fus = _report(reports, "fusion")
+    if fus:
+        for t, r in fus["tasks"].items():  # type: ignore[union-attr]
+            for m, v in r["verdict"].items():
+                if not v["pass"]:
+                    out.append(f"fusion {t}: beats {m} on {v['count']}/8 metrics, gate needs {v['needed']} (short by {v['needed'] - v['count']})")
+    reg = _report(reports, "registration")
+    if reg:
+        for t, r in reg["tasks"].items():  # type: ignore[union-attr]
+            s = r["summary"]
+            if not s["pass_epe"]:
+                out.append(f"registration {t}: EPE reduced by {s['reduction']:.0%} ({s['epe_before']:.2f} -> {s['epe_after']:.2f} px), gate needs 70%")
+            if not s["pass_qabf"]:
+                out.append(f"registration {t}: Qabf misaligned/aligned {s['qabf_ratio']:.1%}, gate needs >= 95%")
+    dif = _report(reports, "diffusion")
+    if dif:
+        for t, r in dif["tasks"].items():  # type: ignore[union-attr]
+            for lv, row in r["levels"].items():
+                if lv == "0":
+                    continue
+                refs = [(k, v) for k, v in row.items() if k.startswith("refine")]
+                if any(v.get("pass") for _, v in refs):
+                    continue
+                k, best = max(refs, key=lambda kv: kv[1]["psnr"])
+                out.append(
+                    f"diffusion {t} sigma {lv}/255: best refine ({k}) {best['psnr']:.2f} dB vs composite {row['composite']['psnr']:.2f} dB "
+                    f"and blur+composite {row['blur_composite']['psnr']:.2f} dB, Qabf ratio {best['qabf_ratio']:.1%} (gate: beat both, ratio >= 95%)")
+    return out
 
 
 def _summary(part: str, rep: dict[str, object]) -> object:
@@ -138,6 +172,7 @@ def _summary(part: str, rep: dict[str, object]) -> object:
         return {t: r["summary"] for t, r in tasks.items()}  # type: ignore[union-attr]
     if part == "diffusion":
         return {"pairs_per_task": rep.get("pairs_per_task"),
+                "subset": "a fixed subset of the test split (pairs evenly spaced by name), to fit the CPU budget",
                 "pass": {t: {lv: any(v.get("pass", False) for k, v in row.items() if k.startswith("refine"))
                              for lv, row in r["levels"].items() if lv != "0"} for t, r in tasks.items()}}  # type: ignore[union-attr]
     return rep
