@@ -70,3 +70,38 @@ describe("fft2", () => {
     expect([0, 1, 2, 3, 4].map((k) => freqOfBin(k, 5))).toEqual([0, 0.4, 0.8, -0.8, -0.4]);
   });
 });
+
+describe("dct2", () => {
+  it("equals the orthonormal DCT-II by definition and is exactly zero off DC for constant images", async () => {
+    const { dct2 } = await import("../src/tang/fmi.js");
+    for (const [w, h] of [
+      [8, 5],
+      [7, 9],
+      [13, 1],
+    ] as const) {
+      const d = Float64Array.from({ length: w * h }, (_, i) => ((i * 53) % 97) - 20);
+      const got = dct2({ w, h, d });
+      for (let v = 0; v < h; v++) {
+        for (let u = 0; u < w; u++) {
+          let s = 0;
+          for (let y = 0; y < h; y++) {
+            for (let x = 0; x < w; x++) {
+              s +=
+                d[y * w + x]! *
+                Math.cos((Math.PI * (2 * x + 1) * u) / (2 * w)) *
+                Math.cos((Math.PI * (2 * y + 1) * v) / (2 * h));
+            }
+          }
+          const want =
+            s *
+            (u === 0 ? Math.sqrt(1 / w) : Math.sqrt(2 / w)) *
+            (v === 0 ? Math.sqrt(1 / h) : Math.sqrt(2 / h));
+          expect(got[v * w + u]).toBeCloseTo(want, 10);
+        }
+      }
+    }
+    const flat = dct2({ w: 32, h: 24, d: new Float64Array(32 * 24).fill(125) });
+    expect(flat.subarray(1).every((x) => x === 0)).toBe(true);
+    expect(flat[0]).toBeCloseTo(125 * Math.sqrt(32 * 24), 9);
+  });
+});

@@ -193,6 +193,11 @@ function plan(n: number): Plan {
   return p;
 }
 
+/** In-place unnormalised 1-D DFT of re + i im (inverse: conjugate kernel, no 1/N scaling). */
+export function fft1(re: Float64Array, im: Float64Array, inverse: boolean): void {
+  plan(re.length).fft(re, im, inverse);
+}
+
 /** In-place unnormalised 2-D DFT (inverse: conjugate kernel, no 1/N scaling) of an h x w array. */
 export function fft2(re: Float64Array, im: Float64Array, w: number, h: number, inverse: boolean): void {
   const px = plan(w);

@@ -2,6 +2,7 @@
 // reference's per-window "pdf" construction (min-max normalise, divide by the sum), its Nelsen
 // Frechet-bound joint pdf and MATLAB's column-major patch order (which sets the cdf order).
 
+import { fft1 } from "../internal/fft.js";
 import type { Gray } from "../plane.js";
 
 const L = 9;
@@ -31,6 +32,7 @@ const scratch = {
   fPdf: new Float64Array(L),
   xCdf: new Float64Array(L),
   fCdf: new Float64Array(L),
+  bound: new Float64Array(L * L),
 };
 
 /**
@@ -91,24 +93,28 @@ function patchFmi(xs: Float64Array, fs: Float64Array): number {
   const xSd = Math.sqrt(ex2 - ex * ex);
   const fSd = Math.sqrt(ef2 - ef * ef);
   const upper = c >= 0;
-  // Frechet bound joint cdf between fCdf[i] and xCdf[j]; index -1 stands for the zero boundary.
-  const bound = upper
-    ? (u: number, v: number): number => 0.5 * (u + v - Math.abs(u - v))
-    : (u: number, v: number): number => 0.5 * (u + v - 1 + Math.abs(u + v - 1));
-  let mix = 0;
-  if (upper ? !(c === 0 || xSd === 0 || fSd === 0) : !(xSd === 0 || fSd === 0)) {
-    let cov = 0;
-    for (let i = 0; i < L; i++)
-      for (let j = 0; j < L; j++) cov += bound(fCdf[i]!, xCdf[j]!) - fCdf[i]! * xCdf[j]!;
-    mix = c / (cov / (fSd * xSd));
+  // Frechet bound joint cdf C[i][j] of (fCdf[i], xCdf[j]): min(u, v) (upper) or max(u + v - 1, 0)
+  // (lower), tabulated once; it gives both the bound's covariance and, by differences, its pmf.
+  const C = scratch.bound;
+  let cov = 0;
+  for (let i = 0; i < L; i++) {
+    const u = fCdf[i]!;
+    for (let j = 0; j < L; j++) {
+      const v = xCdf[j]!;
+      const b = upper ? 0.5 * (u + v - Math.abs(u - v)) : 0.5 * (u + v - 1 + Math.abs(u + v - 1));
+      C[i * L + j] = b;
+      cov += b - u * v;
+    }
   }
+  let mix = 0;
+  if (upper ? !(c === 0 || xSd === 0 || fSd === 0) : !(xSd === 0 || fSd === 0)) mix = c / (cov / (fSd * xSd));
   let joint = 0;
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
-      let jb = bound(fCdf[i]!, xCdf[j]!);
-      if (i > 0) jb -= bound(fCdf[i - 1]!, xCdf[j]!);
-      if (j > 0) jb -= bound(fCdf[i]!, xCdf[j - 1]!);
-      if (i > 0 && j > 0) jb += bound(fCdf[i - 1]!, xCdf[j - 1]!);
+      let jb = C[i * L + j]!;
+      if (i > 0) jb -= C[(i - 1) * L + j]!;
+      if (j > 0) jb -= C[i * L + j - 1]!;
+      if (i > 0 && j > 0) jb += C[(i - 1) * L + j - 1]!;
       const jp = mix * jb + (1 - mix) * fPdf[i]! * xPdf[j]!;
       if (jp !== 0) joint += negXLogX(jp);
     }
@@ -147,41 +153,60 @@ function fmiOfFeatures(a: Float64Array, b: Float64Array, f: Float64Array, w: num
   return total / ((w - 2) * (h - 2));
 }
 
-/** Orthonormal 2-D DCT-II (MATLAB dct2). */
+/**
+ * Orthonormal DCT-II of one line through an n-point FFT (Makhoul's even/odd reordering). The AC terms
+ * are computed on the line minus its first sample (AC basis vectors sum to zero), so a constant line
+ * gets exactly zero AC coefficients, as MATLAB/Octave's dct2 gives: FMI compares patches for equality,
+ * so rounding noise there would change the result.
+ */
+function dctLine(
+  src: Float64Array,
+  n: number,
+  dst: Float64Array,
+  re: Float64Array,
+  im: Float64Array,
+  c: Float64Array,
+  s: Float64Array,
+): void {
+  const x0 = src[0]!;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += src[i]!;
+  for (let k = 0; 2 * k < n; k++) re[k] = src[2 * k]! - x0;
+  for (let k = 0; 2 * k + 1 < n; k++) re[n - 1 - k] = src[2 * k + 1]! - x0;
+  im.fill(0);
+  fft1(re, im, false);
+  dst[0] = Math.sqrt(1 / n) * sum;
+  const scale = Math.sqrt(2 / n);
+  for (let k = 1; k < n; k++) dst[k] = scale * (re[k]! * c[k]! + im[k]! * s[k]!);
+}
+
+/** Orthonormal 2-D DCT-II (MATLAB dct2): DCT of every row, then of every column. */
 export function dct2(img: Gray): Float64Array {
   const { w, h, d } = img;
-  const table = (n: number): Float64Array => {
-    const t = new Float64Array(n * n);
+  const twiddles = (n: number): [Float64Array, Float64Array] => {
+    const c = new Float64Array(n);
+    const s = new Float64Array(n);
     for (let k = 0; k < n; k++) {
-      const s = k === 0 ? Math.sqrt(1 / n) : Math.sqrt(2 / n);
-      for (let i = 0; i < n; i++) t[k * n + i] = s * Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n));
+      c[k] = Math.cos((Math.PI * k) / (2 * n));
+      s[k] = Math.sin((Math.PI * k) / (2 * n));
     }
-    return t;
+    return [c, s];
   };
-  const tw = table(w);
-  const th = table(h);
-  // AC basis vectors sum to zero, so they can be applied to the signal minus its first sample: a
-  // constant row or column then gets exactly zero AC coefficients, as MATLAB/Octave's dct2 gives (FMI
-  // compares patches for equality, so rounding noise there would change the result).
-  const line = (src: Float64Array, n: number, t: Float64Array, dst: Float64Array): void => {
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += src[i]!;
-    dst[0] = t[0]! * sum;
-    const x0 = src[0]!;
-    for (let k = 1; k < n; k++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += t[k * n + i]! * (src[i]! - x0);
-      dst[k] = s;
-    }
-  };
+  const [cw, sw] = twiddles(w);
+  const [ch, sh] = twiddles(h);
   const rows = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) line(d.subarray(y * w, y * w + w), w, tw, rows.subarray(y * w, y * w + w));
+  let re = new Float64Array(w);
+  let im = new Float64Array(w);
+  for (let y = 0; y < h; y++)
+    dctLine(d.subarray(y * w, y * w + w), w, rows.subarray(y * w, y * w + w), re, im, cw, sw);
   const out = new Float64Array(w * h);
   const col = new Float64Array(h);
   const res = new Float64Array(h);
+  re = new Float64Array(h);
+  im = new Float64Array(h);
   for (let x = 0; x < w; x++) {
     for (let y = 0; y < h; y++) col[y] = rows[y * w + x]!;
-    line(col, h, th, res);
+    dctLine(col, h, res, re, im, ch, sh);
     for (let y = 0; y < h; y++) out[y * w + x] = res[y]!;
   }
   return out;
