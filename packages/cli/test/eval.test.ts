@@ -191,6 +191,49 @@ describe("fccf eval", () => {
     ]);
   });
 
+  it("measures 16-bit images on the 0..255 scale (value / 257)", async () => {
+    const d16 = join(root, "d16");
+    await mkdir(join(d16, "MED-PET/MRI"), { recursive: true });
+    await mkdir(join(d16, "MED-PET/PET"), { recursive: true });
+    await mkdir(join(d16, "fused"), { recursive: true });
+    const mk = (seed: number): Uint16Array =>
+      Uint16Array.from(pattern(seed, 1), (v, i) => v * 257 + (i % 200));
+    const [a, b, f] = [mk(1), mk(2), mk(3)];
+    const write = (path: string, data: Uint16Array) =>
+      sharp(data, { raw: { width: W, height: H, channels: 1 } })
+        .toColourspace("grey16")
+        .png()
+        .toFile(path);
+    await write(join(d16, "MED-PET/MRI/x.png"), a);
+    await write(join(d16, "MED-PET/PET/x.png"), b);
+    await write(join(d16, "fused/x.png"), f);
+    const json = join(root, "d16.json");
+    const io = capture();
+    try {
+      await run([
+        "--data",
+        d16,
+        "--task",
+        "MED-PET",
+        "--fused",
+        join(d16, "fused"),
+        "--metrics",
+        "SD,MI,VIF",
+        "--json",
+        json,
+        "-q",
+      ]);
+    } finally {
+      io.restore();
+    }
+    const doc = JSON.parse(await readFile(json, "utf8"));
+    expect(doc.sources).toEqual({ a: "MRI", b: "PET" });
+    const plane = (x: Uint16Array) => ({ data: Float64Array.from(x, (v) => v / 257), width: W, height: H });
+    for (const key of ["SD", "MI", "VIF"]) {
+      expect(doc.images[0].values[key]).toBe(computeMetric(key, plane(a), plane(b), plane(f)));
+    }
+  });
+
   it("rejects bad options with specific messages and writes nothing", async () => {
     const base = ["--data", join(root, "data"), "--task", "VI-IR", "--fused", join(root, "fused"), "-q"];
     await expect(run([...base, "--metrics", "EN,NOPE"])).rejects.toThrow(/unknown metric 'NOPE'/);
