@@ -6,20 +6,23 @@ import type { Gray } from "../plane.js";
 /** Labels 0..k-1 for the distinct values of x, and k. Fast path for 8-bit integer data. */
 function labels(x: Float64Array): { lab: Int32Array; k: number } {
   const lab = new Int32Array(x.length);
+  // Fast path for 8-bit integer data: first level, then the rank of each used level.
+  const seen = new Int32Array(256);
   let small = true;
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (!(v >= 0 && v <= 255 && (v | 0) === v)) {
+    const iv = v | 0;
+    if (iv !== v || iv < 0 || iv > 255) {
       small = false;
       break;
     }
+    lab[i] = iv;
+    seen[iv] = 1;
   }
   if (small) {
-    const map = new Int32Array(256).fill(-1);
-    for (let i = 0; i < x.length; i++) map[x[i]!] = 1;
     let k = 0;
-    for (let v = 0; v < 256; v++) if (map[v] === 1) map[v] = k++;
-    for (let i = 0; i < x.length; i++) lab[i] = map[x[i]!]!;
+    for (let v = 0; v < 256; v++) seen[v] = seen[v] ? k++ : -1;
+    for (let i = 0; i < lab.length; i++) lab[i] = seen[lab[i]!]!;
     return { lab, k };
   }
   const sorted = Float64Array.from(x).sort();
@@ -40,6 +43,13 @@ function labels(x: Float64Array): { lab: Int32Array; k: number } {
   return { lab, k: u.length };
 }
 
+const LOG_SMALL = Float64Array.from({ length: 4096 }, (_, c) => Math.log(c));
+
+/** ln(c) of a count, from a table for small counts (they repeat a lot in joint histograms). */
+function logCount(c: number): number {
+  return c < 4096 ? LOG_SMALL[c]! : Math.log(c);
+}
+
 /** sklearn mutual_info_score(x, y) in nats, with its |term| < eps zeroing and clipping at 0. */
 export function mutualInfoScore(x: Float64Array, y: Float64Array): number {
   return miOfLabels(labels(x), labels(y));
@@ -48,7 +58,7 @@ export function mutualInfoScore(x: Float64Array, y: Float64Array): number {
 function miOfLabels(X: { lab: Int32Array; k: number }, Y: { lab: Int32Array; k: number }): number {
   if (X.k === 1 || Y.k === 1) return 0;
   const n = X.lab.length;
-  const joint = new Float64Array(X.k * Y.k);
+  const joint = new Int32Array(X.k * Y.k);
   for (let i = 0; i < n; i++) joint[X.lab[i]! * Y.k + Y.lab[i]!]!++;
   const pi = new Float64Array(X.k);
   const pj = new Float64Array(Y.k);
@@ -60,16 +70,19 @@ function miOfLabels(X: { lab: Int32Array; k: number }, Y: { lab: Int32Array; k: 
     }
   }
   const logN = Math.log(n);
-  // log(pi.sum()) + log(pj.sum()) is 2 log N.
+  // log(pi.sum()) + log(pj.sum()) is 2 log N; log(pi pj) = log pi + log pj (equal to ~1 ulp).
   const logSums = 2 * logN;
+  const logPi = pi.map(logCount);
+  const logPj = pj.map(logCount);
   let mi = 0;
   for (let i = 0; i < X.k; i++) {
+    const lpi = logPi[i]!;
     for (let j = 0; j < Y.k; j++) {
       const c = joint[i * Y.k + j]!;
       if (c === 0) continue;
       const cn = c / n;
-      const logOuter = -Math.log(pi[i]! * pj[j]!) + logSums;
-      const term = cn * (Math.log(c) - logN) + cn * logOuter;
+      const logOuter = -(lpi + logPj[j]!) + logSums;
+      const term = cn * (logCount(c) - logN) + cn * logOuter;
       if (Math.abs(term) >= Number.EPSILON) mi += term;
     }
   }
