@@ -28,8 +28,10 @@ function factorize(n: number): number[] {
 }
 
 /**
- * Mixed-radix decimation-in-time FFT for lengths whose prime factors are small. One table of
- * N-th roots of unity serves every level (a sub-transform of length n uses every (N/n)-th entry).
+ * Mixed-radix Stockham autosort FFT (decimation in frequency) for lengths whose prime factors are
+ * small. Stage with radix p on sub-length n = p m and stride s: for each of the s interleaved
+ * sequences, y[q + s (p j + t)] = w_n^(j t) * sum_r x[q + s (j + r m)] w_p^(r t); the output comes
+ * out in natural order, ping-ponging between two buffers. One table of N-th roots serves all stages.
  */
 function mixedRadix(n: number): Plan {
   const factors = factorize(n);
@@ -40,87 +42,105 @@ function mixedRadix(n: number): Plan {
     sin[j] = Math.sin((2 * Math.PI * j) / n);
   }
   const maxP = Math.max(...factors, 1);
-  const tr = new Float64Array(maxP);
-  const ti = new Float64Array(maxP);
-  const outRe = new Float64Array(n);
-  const outIm = new Float64Array(n);
-  // out[o .. o+len) = DFT of in[off + stride * i], i < len; `level` indexes factors.
-  const rec = (
-    inRe: Float64Array,
-    inIm: Float64Array,
-    off: number,
-    stride: number,
-    len: number,
-    o: number,
-    level: number,
-    sign: number,
-  ): void => {
-    if (len === 1) {
-      outRe[o] = inRe[off]!;
-      outIm[o] = inIm[off]!;
-      return;
-    }
-    const p = factors[level]!;
-    const m = len / p;
-    for (let r = 0; r < p; r++) rec(inRe, inIm, off + stride * r, stride * p, m, o + r * m, level + 1, sign);
-    const tw = n / len; // table step for w_len
-    const twp = n / p; // table step for w_p
-    for (let k = 0; k < m; k++) {
-      for (let r = 0; r < p; r++) {
-        const idx = r * k * tw; // r * k < p * m = len
-        const c = cos[idx]!;
-        const s = sign * sin[idx]!;
-        const yr = outRe[o + r * m + k]!;
-        const yi = outIm[o + r * m + k]!;
-        tr[r] = yr * c - yi * s;
-        ti[r] = yr * s + yi * c;
-      }
-      if (p === 2) {
-        outRe[o + k] = tr[0]! + tr[1]!;
-        outIm[o + k] = ti[0]! + ti[1]!;
-        outRe[o + m + k] = tr[0]! - tr[1]!;
-        outIm[o + m + k] = ti[0]! - ti[1]!;
-      } else if (p === 4) {
-        const ar = tr[0]! + tr[2]!;
-        const ai = ti[0]! + ti[2]!;
-        const br = tr[0]! - tr[2]!;
-        const bi = ti[0]! - ti[2]!;
-        const cr = tr[1]! + tr[3]!;
-        const ci = ti[1]! + ti[3]!;
-        // (t1 - t3) times w_4 = -i (forward) or +i (inverse).
-        const dr = sign * -(ti[1]! - ti[3]!);
-        const di = sign * (tr[1]! - tr[3]!);
-        outRe[o + k] = ar + cr;
-        outIm[o + k] = ai + ci;
-        outRe[o + m + k] = br + dr;
-        outIm[o + m + k] = bi + di;
-        outRe[o + 2 * m + k] = ar - cr;
-        outIm[o + 2 * m + k] = ai - ci;
-        outRe[o + 3 * m + k] = br - dr;
-        outIm[o + 3 * m + k] = bi - di;
-      } else {
-        for (let q = 0; q < p; q++) {
-          let sr = 0;
-          let si = 0;
-          for (let r = 0; r < p; r++) {
-            const idx = ((r * q) % p) * twp;
-            const c = cos[idx]!;
-            const s = sign * sin[idx]!;
-            sr += tr[r]! * c - ti[r]! * s;
-            si += tr[r]! * s + ti[r]! * c;
-          }
-          outRe[o + q * m + k] = sr;
-          outIm[o + q * m + k] = si;
-        }
-      }
-    }
-  };
+  const ar = new Float64Array(maxP);
+  const ai = new Float64Array(maxP);
+  const bufRe = new Float64Array(n);
+  const bufIm = new Float64Array(n);
   return {
     n,
     fft(re, im, inverse) {
-      rec(re, im, 0, 1, n, 0, 0, inverse ? 1 : -1);
-      re.set(outRe);
-      im.set(outIm);
+      const sign = inverse ? 1 : -1;
+      let xr: Float64Array = re;
+      let xi: Float64Array = im;
+      let yr: Float64Array = bufRe;
+      let yi: Float64Array = bufIm;
+      let len = n;
+      let s = 1;
+      for (const p of factors) {
+        const m = len / p;
+        const step = n / len; // w_len^e = table[e * step]
+        const stepP = n / p;
+        for (let j = 0; j < m; j++) {
+          for (let q = 0; q < s; q++) {
+            for (let r = 0; r < p; r++) {
+              ar[r] = xr[q + s * (j + r * m)]!;
+              ai[r] = xi[q + s * (j + r * m)]!;
+            }
+            const out = q + s * p * j;
+            if (p === 2) {
+              const sr = ar[0]! + ar[1]!;
+              const si = ai[0]! + ai[1]!;
+              const dr = ar[0]! - ar[1]!;
+              const di = ai[0]! - ai[1]!;
+              yr[out] = sr;
+              yi[out] = si;
+              const e = j * step;
+              const c = cos[e]!;
+              const sn = sign * sin[e]!;
+              yr[out + s] = dr * c - di * sn;
+              yi[out + s] = dr * sn + di * c;
+            } else if (p === 4) {
+              const t0r = ar[0]! + ar[2]!;
+              const t0i = ai[0]! + ai[2]!;
+              const t1r = ar[0]! - ar[2]!;
+              const t1i = ai[0]! - ai[2]!;
+              const t2r = ar[1]! + ar[3]!;
+              const t2i = ai[1]! + ai[3]!;
+              // (a1 - a3) * w_4, w_4 = -i (forward) or +i (inverse)
+              const t3r = -sign * (ai[1]! - ai[3]!);
+              const t3i = sign * (ar[1]! - ar[3]!);
+              yr[out] = t0r + t2r;
+              yi[out] = t0i + t2i;
+              const e1 = j * step;
+              const e2 = 2 * e1;
+              const e3 = 3 * e1;
+              const c1 = cos[e1]!;
+              const s1 = sign * sin[e1]!;
+              const c2 = cos[e2]!;
+              const s2 = sign * sin[e2]!;
+              const c3 = cos[e3]!;
+              const s3 = sign * sin[e3]!;
+              const v1r = t1r + t3r;
+              const v1i = t1i + t3i;
+              const v2r = t0r - t2r;
+              const v2i = t0i - t2i;
+              const v3r = t1r - t3r;
+              const v3i = t1i - t3i;
+              yr[out + s] = v1r * c1 - v1i * s1;
+              yi[out + s] = v1r * s1 + v1i * c1;
+              yr[out + 2 * s] = v2r * c2 - v2i * s2;
+              yi[out + 2 * s] = v2r * s2 + v2i * c2;
+              yr[out + 3 * s] = v3r * c3 - v3i * s3;
+              yi[out + 3 * s] = v3r * s3 + v3i * c3;
+            } else {
+              for (let t = 0; t < p; t++) {
+                let sr = 0;
+                let si = 0;
+                for (let r = 0; r < p; r++) {
+                  const e = ((r * t) % p) * stepP;
+                  const c = cos[e]!;
+                  const sn = sign * sin[e]!;
+                  sr += ar[r]! * c - ai[r]! * sn;
+                  si += ar[r]! * sn + ai[r]! * c;
+                }
+                const e = j * t * step;
+                const c = cos[e]!;
+                const sn = sign * sin[e]!;
+                yr[out + s * t] = sr * c - si * sn;
+                yi[out + s * t] = sr * sn + si * c;
+              }
+            }
+          }
+        }
+        [xr, yr] = [yr, xr];
+        [xi, yi] = [yi, xi];
+        len = m;
+        s *= p;
+      }
+      if (xr !== re) {
+        re.set(xr);
+        im.set(xi);
+      }
     },
   };
 }
