@@ -50,11 +50,7 @@ function logCount(c: number): number {
   return c < 4096 ? LOG_SMALL[c]! : Math.log(c);
 }
 
-/** sklearn mutual_info_score(x, y) in nats, with its |term| < eps zeroing and clipping at 0. */
-export function mutualInfoScore(x: Float64Array, y: Float64Array): number {
-  return miOfLabels(labels(x), labels(y));
-}
-
+/** sklearn mutual_info_score of two labellings in nats, with its |term| < eps zeroing and clipping at 0. */
 function miOfLabels(X: { lab: Int32Array; k: number }, Y: { lab: Int32Array; k: number }): number {
   if (X.k === 1 || Y.k === 1) return 0;
   const n = X.lab.length;

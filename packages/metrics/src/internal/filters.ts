@@ -24,45 +24,6 @@ export function gaussianTaps(n: number, sigma: number): Float64Array {
 }
 
 /**
- * 'valid' correlation of a (h x w) image with the separable kernel gy (rows) x gx (columns):
- * out[y][x] = sum_ij src[y+i][x+j] gy[i] gx[j]. Requires h >= gy.length and w >= gx.length.
- * `tmp` must hold h * (w - gx.length + 1) values, `out` (h - gy.length + 1) * (w - gx.length + 1).
- */
-export function correlateValid(
-  src: Float64Array,
-  w: number,
-  h: number,
-  gx: Float64Array,
-  gy: Float64Array,
-  tmp: Float64Array,
-  out: Float64Array,
-): void {
-  const kx = gx.length;
-  const ky = gy.length;
-  const ow = w - kx + 1;
-  const oh = h - ky + 1;
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    const orow = y * ow;
-    for (let x = 0; x < ow; x++) {
-      let s = 0;
-      const base = row + x;
-      for (let j = 0; j < kx; j++) s += src[base + j]! * gx[j]!;
-      tmp[orow + x] = s;
-    }
-  }
-  for (let y = 0; y < oh; y++) {
-    const orow = y * ow;
-    for (let x = 0; x < ow; x++) out[orow + x] = 0;
-    for (let i = 0; i < ky; i++) {
-      const gi = gy[i]!;
-      const trow = (y + i) * ow;
-      for (let x = 0; x < ow; x++) out[orow + x]! += tmp[trow + x]! * gi;
-    }
-  }
-}
-
-/**
  * 'same' correlation with zero padding of a separable kernel g (x) g (odd length, symmetric):
  * the image is zero-padded by the kernel radius and filtered 'valid'.
  */

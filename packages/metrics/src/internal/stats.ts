@@ -18,23 +18,6 @@ export function std(x: Float64Array): number {
   return Math.sqrt(s / x.length);
 }
 
-/** Pearson correlation; NaN when either input is constant (0/0), as in the references. */
-export function corr(x: Float64Array, y: Float64Array): number {
-  const mx = mean(x);
-  const my = mean(y);
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < x.length; i++) {
-    const dx = x[i]! - mx;
-    const dy = y[i]! - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
-
 /** Mean of (x - y)^2. */
 export function mse(x: Float64Array, y: Float64Array): number {
   let s = 0;
