@@ -71,6 +71,12 @@ function loadCases(text: string, file: string): Case[] {
  * Runs every case of `dir` (which holds reference.json). Logs one line per failed comparison and ends
  * with `N passed, M failed`. Values listed under a case's `unstable` are skipped, and so are FFT-based
  * values shown to be decided by rounding noise (see ROUNDING_CHECKED), each with a SKIP line.
+ *
+ * @example
+ * ```ts
+ * const { failed } = await runConformance("../shared/fixtures/metrics", console.log);
+ * process.exitCode = failed > 0 ? 1 : 0;
+ * ```
  */
 export async function runConformance(
   dir: string,

@@ -17,7 +17,16 @@ export interface EvaluateOptions {
   readonly metrics?: readonly string[];
 }
 
-/** Resolves user-facing metric names to keys; throws a RangeError listing the valid names. */
+/**
+ * Resolves user-facing metric names to keys: an unprefixed name means the convention's own variant,
+ * exact keys of any convention also work, case does not matter. Throws a RangeError listing the keys.
+ *
+ * @example
+ * ```ts
+ * import { resolveMetricKeys } from "@fccf/metrics";
+ * resolveMetricKeys(["mi", "PSNR", "Qcb"], "tang"); // ["Tang_MI", "Tang_PSNR", "Qcb"]
+ * ```
+ */
 export function resolveMetricKeys(names: readonly string[], convention: Convention = "cddfuse"): string[] {
   return names.map((raw) => {
     const name = raw.trim();
@@ -33,7 +42,15 @@ export function resolveMetricKeys(names: readonly string[], convention: Conventi
   });
 }
 
-/** Information about every metric (no values), optionally of one convention. */
+/**
+ * Information about every metric (no values), optionally only one convention's set, in table order.
+ *
+ * @example
+ * ```ts
+ * import { listMetrics } from "@fccf/metrics";
+ * for (const m of listMetrics("vifb")) console.log(m.key, m.better, m.reference);
+ * ```
+ */
 export function listMetrics(convention?: Convention): MetricInfo[] {
   const keys = convention ? keysOf(convention) : [...METRIC_DEFS.keys()];
   return keys.map((k) => info(k));

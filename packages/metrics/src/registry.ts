@@ -24,6 +24,7 @@ import { vifbSsim } from "./vifb/ssim.js";
  */
 export type Convention = "cddfuse" | "vifb" | "tang";
 
+/** The three conventions, in the order of the README's table. */
 export const CONVENTIONS: readonly Convention[] = ["cddfuse", "vifb", "tang"];
 
 /** Description of one metric. */
