@@ -245,5 +245,13 @@ describe("fccf eval", () => {
     const csv = join(root, "never.csv");
     await expect(run([...base, "--metrics", "EN,NOPE", "--csv", csv])).rejects.toThrow(UserError);
     await expect(readFile(csv)).rejects.toThrow(/ENOENT/);
+    const io = capture();
+    try {
+      await expect(
+        run([...base, "--metrics", "EN", "--json", join(root, "no/such/dir/x.json")]),
+      ).rejects.toThrow(/--json .*x\.json: cannot write \(folder does not exist\)/);
+    } finally {
+      io.restore();
+    }
   });
 });

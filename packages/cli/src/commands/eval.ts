@@ -131,6 +131,18 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
+/** Writes an output file atomically; failures (missing folder, permissions) name the file. */
+async function writeOutput(path: string, text: string, option: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, text);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason =
+      e.code === "ENOENT" ? "folder does not exist" : e.code === "EACCES" ? "permission denied" : e.message;
+    throw new UserError(`${option} ${path}: cannot write (${reason})`);
+  }
+}
+
 function csvCell(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
@@ -264,7 +276,7 @@ export async function run(args: string[]): Promise<number> {
     for (const r of [...perImage, { name: "mean", values: mean }]) {
       lines.push([csvCell(r.name), convention, ...r.values.map((x) => String(x))].join(","));
     }
-    await writeFileAtomic(v.csv, `${lines.join("\n")}\n`);
+    await writeOutput(v.csv, `${lines.join("\n")}\n`, "--csv");
   }
   if (v.json) {
     const doc = {
@@ -289,7 +301,7 @@ export async function run(args: string[]): Promise<number> {
       mean: Object.fromEntries(infos.map((m, k) => [m.key, fmtJson(mean[k]!)])),
       skipped: problems,
     };
-    await writeFileAtomic(v.json, `${JSON.stringify(doc, null, 1)}\n`);
+    await writeOutput(v.json, `${JSON.stringify(doc, null, 1)}\n`, "--json");
   }
   return 0;
 }
