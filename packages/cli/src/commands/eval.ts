@@ -1,5 +1,5 @@
 import { readdir, stat } from "node:fs/promises";
-import { extname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   CONVENTIONS,
@@ -193,6 +193,17 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   if (!(await isDir(fusedDir))) throw new UserError(`--fused ${v.fused}: folder not found`);
+  // Check output folders before a possibly long run, so a typo does not cost the evaluation.
+  for (const [option, path] of [
+    ["--csv", v.csv],
+    ["--json", v.json],
+  ] as const) {
+    if (path && !(await isDir(dirname(resolve(path))))) {
+      throw new UserError(
+        `${option} ${path}: cannot write (folder ${dirname(resolve(path))} does not exist)`,
+      );
+    }
+  }
   const [modA, modB] = await findSources(taskDir, v.a);
   const [imgsA, imgsB, imgsF] = await Promise.all([
     imagesByStem(join(taskDir, modA)),
