@@ -3,14 +3,17 @@
 // Symmetric taps are paired, halving the multiplications. Optional steps compute only every
 // step-th output (filter-then-decimate without the discarded work).
 
+import { wasmPass } from "./wasm-pass.js";
+
 /** Output length of a 'valid' filter of length k over n samples, keeping every `step`-th output. */
 export function validLength(n: number, k: number, step: number): number {
   return n < k ? 0 : Math.floor((n - k) / step) + 1;
 }
 
 // Unrolled kernels for the window sizes the metrics use (3, 5, 9, 11, 17, 31 taps): constants stay in
-// registers and the partial sums form a tree instead of one long dependent chain, about twice as fast
-// as the generic loop. Generated from one template; they differ only in the number of tap pairs.
+// registers. Generated from one template; they differ only in the number of tap pairs. Taps are added
+// in the same order as the WebAssembly kernel (centre, then pairs outwards), so both paths give
+// bit-identical results.
 function pass3(
   src: Float64Array,
   rows: number,
@@ -26,8 +29,9 @@ function pass3(
     const row = y * n;
     for (let j = 0; j < on; j++) {
       const m = row + j * step + 1;
-      const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
-      dst[j * rows + y] = s0;
+      let s = src[m]! * g0;
+      s += (src[m - 1]! + src[m + 1]!) * g1;
+      dst[j * rows + y] = s;
     }
   }
 }
@@ -48,9 +52,10 @@ function pass5(
     const row = y * n;
     for (let j = 0; j < on; j++) {
       const m = row + j * step + 2;
-      const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
-      const s1 = (src[m - 2]! + src[m + 2]!) * g2;
-      dst[j * rows + y] = s0 + s1;
+      let s = src[m]! * g0;
+      s += (src[m - 1]! + src[m + 1]!) * g1;
+      s += (src[m - 2]! + src[m + 2]!) * g2;
+      dst[j * rows + y] = s;
     }
   }
 }
@@ -73,10 +78,12 @@ function pass9(
     const row = y * n;
     for (let j = 0; j < on; j++) {
       const m = row + j * step + 4;
-      const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
-      const s1 = (src[m - 2]! + src[m + 2]!) * g2 + (src[m - 3]! + src[m + 3]!) * g3;
-      const s2 = (src[m - 4]! + src[m + 4]!) * g4;
-      dst[j * rows + y] = s0 + s1 + s2;
+      let s = src[m]! * g0;
+      s += (src[m - 1]! + src[m + 1]!) * g1;
+      s += (src[m - 2]! + src[m + 2]!) * g2;
+      s += (src[m - 3]! + src[m + 3]!) * g3;
+      s += (src[m - 4]! + src[m + 4]!) * g4;
+      dst[j * rows + y] = s;
     }
   }
 }
@@ -100,10 +107,13 @@ function pass11(
     const row = y * n;
     for (let j = 0; j < on; j++) {
       const m = row + j * step + 5;
-      const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
-      const s1 = (src[m - 2]! + src[m + 2]!) * g2 + (src[m - 3]! + src[m + 3]!) * g3;
-      const s2 = (src[m - 4]! + src[m + 4]!) * g4 + (src[m - 5]! + src[m + 5]!) * g5;
-      dst[j * rows + y] = s0 + s1 + s2;
+      let s = src[m]! * g0;
+      s += (src[m - 1]! + src[m + 1]!) * g1;
+      s += (src[m - 2]! + src[m + 2]!) * g2;
+      s += (src[m - 3]! + src[m + 3]!) * g3;
+      s += (src[m - 4]! + src[m + 4]!) * g4;
+      s += (src[m - 5]! + src[m + 5]!) * g5;
+      dst[j * rows + y] = s;
     }
   }
 }
@@ -130,15 +140,20 @@ function pass17(
     const row = y * n;
     for (let j = 0; j < on; j++) {
       const m = row + j * step + 8;
-      const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
-      const s1 = (src[m - 2]! + src[m + 2]!) * g2 + (src[m - 3]! + src[m + 3]!) * g3;
-      const s2 = (src[m - 4]! + src[m + 4]!) * g4 + (src[m - 5]! + src[m + 5]!) * g5;
-      const s3 = (src[m - 6]! + src[m + 6]!) * g6 + (src[m - 7]! + src[m + 7]!) * g7;
-      const s4 = (src[m - 8]! + src[m + 8]!) * g8;
-      dst[j * rows + y] = s0 + s1 + (s2 + s3) + s4;
+      let s = src[m]! * g0;
+      s += (src[m - 1]! + src[m + 1]!) * g1;
+      s += (src[m - 2]! + src[m + 2]!) * g2;
+      s += (src[m - 3]! + src[m + 3]!) * g3;
+      s += (src[m - 4]! + src[m + 4]!) * g4;
+      s += (src[m - 5]! + src[m + 5]!) * g5;
+      s += (src[m - 6]! + src[m + 6]!) * g6;
+      s += (src[m - 7]! + src[m + 7]!) * g7;
+      s += (src[m - 8]! + src[m + 8]!) * g8;
+      dst[j * rows + y] = s;
     }
   }
 }
+
 function pass31(
   src: Float64Array,
   rows: number,
@@ -168,15 +183,23 @@ function pass31(
     const row = y * n;
     for (let j = 0; j < on; j++) {
       const m = row + j * step + 15;
-      const s0 = src[m]! * g0 + (src[m - 1]! + src[m + 1]!) * g1;
-      const s1 = (src[m - 2]! + src[m + 2]!) * g2 + (src[m - 3]! + src[m + 3]!) * g3;
-      const s2 = (src[m - 4]! + src[m + 4]!) * g4 + (src[m - 5]! + src[m + 5]!) * g5;
-      const s3 = (src[m - 6]! + src[m + 6]!) * g6 + (src[m - 7]! + src[m + 7]!) * g7;
-      const s4 = (src[m - 8]! + src[m + 8]!) * g8 + (src[m - 9]! + src[m + 9]!) * g9;
-      const s5 = (src[m - 10]! + src[m + 10]!) * g10 + (src[m - 11]! + src[m + 11]!) * g11;
-      const s6 = (src[m - 12]! + src[m + 12]!) * g12 + (src[m - 13]! + src[m + 13]!) * g13;
-      const s7 = (src[m - 14]! + src[m + 14]!) * g14 + (src[m - 15]! + src[m + 15]!) * g15;
-      dst[j * rows + y] = s0 + s1 + (s2 + s3) + (s4 + s5 + (s6 + s7));
+      let s = src[m]! * g0;
+      s += (src[m - 1]! + src[m + 1]!) * g1;
+      s += (src[m - 2]! + src[m + 2]!) * g2;
+      s += (src[m - 3]! + src[m + 3]!) * g3;
+      s += (src[m - 4]! + src[m + 4]!) * g4;
+      s += (src[m - 5]! + src[m + 5]!) * g5;
+      s += (src[m - 6]! + src[m + 6]!) * g6;
+      s += (src[m - 7]! + src[m + 7]!) * g7;
+      s += (src[m - 8]! + src[m + 8]!) * g8;
+      s += (src[m - 9]! + src[m + 9]!) * g9;
+      s += (src[m - 10]! + src[m + 10]!) * g10;
+      s += (src[m - 11]! + src[m + 11]!) * g11;
+      s += (src[m - 12]! + src[m + 12]!) * g12;
+      s += (src[m - 13]! + src[m + 13]!) * g13;
+      s += (src[m - 14]! + src[m + 14]!) * g14;
+      s += (src[m - 15]! + src[m + 15]!) * g15;
+      dst[j * rows + y] = s;
     }
   }
 }
@@ -248,14 +271,46 @@ export function filterValid(
   step: number,
   out: Float64Array,
   scratch: Scratch,
+  allowWasm = true,
 ): { ow: number; oh: number } {
   const ow = validLength(w, g.length, step);
   const oh = validLength(h, g.length, step);
   if (ow === 0 || oh === 0) return { ow, oh };
+  if (allowWasm && step === 1 && filterValidWasm(src, w, h, g, ow, oh, out)) return { ow, oh };
   const t = scratch.get(ow * h);
   pass(src, h, w, g, step, t); // t is ow rows of length h
   pass(t, ow, h, g, step, out); // out is oh rows of length ow
   return { ow, oh };
+}
+
+/** Both passes in WebAssembly memory: taps, image, transposed intermediate, result. */
+function filterValidWasm(
+  src: Float64Array,
+  w: number,
+  h: number,
+  g: Float64Array,
+  ow: number,
+  oh: number,
+  out: Float64Array,
+): boolean {
+  const ex = wasmPass();
+  if (!ex) return false;
+  const r = (g.length - 1) >> 1;
+  const taps = 0; // r + 1 doubles
+  const srcAt = 8 * (r + 1);
+  const tmpAt = srcAt + 8 * w * h;
+  const outAt = tmpAt + 8 * ow * h;
+  const need = outAt + 8 * ow * oh;
+  const have = ex.memory.buffer.byteLength;
+  if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
+  const mem = new Float64Array(ex.memory.buffer);
+  mem[0] = g[r]!;
+  for (let t = 1; t <= r; t++) mem[t] = g[r - t]!;
+  mem.set(src.subarray(0, w * h), srcAt / 8);
+  ex.pass(srcAt, h, w, taps, r, tmpAt);
+  ex.pass(tmpAt, ow, h, taps, r, outAt);
+  out.set(mem.subarray(outAt / 8, outAt / 8 + ow * oh));
+  return true;
 }
 
 /**

@@ -1,0 +1,303 @@
+// WebAssembly SIMD version of the separable filter pass (see separable.ts): two outputs per step as
+// one f64x2 vector, the same pairing of symmetric taps. The module is assembled here from opcodes (no
+// build step, no binary blob); when WebAssembly SIMD is unavailable the JavaScript kernels are used.
+
+/** Unsigned LEB128. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (small constants). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+
+// Opcodes used below.
+const I32 = 0x7f;
+const F64 = 0x7c;
+const V128 = 0x7b;
+const get = (i: number): number[] => [0x20, i];
+const set = (i: number): number[] => [0x21, i];
+const i32c = (v: number): number[] => [0x41, ...sleb(v)];
+const ADD = 0x6a;
+const SUB = 0x6b;
+const MUL = 0x6c;
+const SHL = 0x74;
+const LT_S = 0x48;
+const GT_S = 0x4a;
+const GE_S = 0x4e;
+const BLOCK = [0x02, 0x40];
+const LOOP = [0x03, 0x40];
+const IF = [0x04, 0x40];
+const END = 0x0b;
+const br = (d: number): number[] => [0x0c, d];
+const brIf = (d: number): number[] => [0x0d, d];
+const F64_LOAD = [0x2b, 3, 0];
+const F64_STORE = [0x39, 3, 0];
+const F64_ADD = 0xa0;
+const F64_MUL = 0xa2;
+const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+const V_LOAD = simd(0, 3, 0);
+const V_LOAD64_SPLAT = simd(10, 3, 0);
+const V_ADD = simd(240);
+const V_MUL = simd(242);
+const lane = (l: number): number[] => simd(33, l);
+
+// pass(src, rows, n, taps, r, dst): byte offsets; taps[0] = centre, taps[t] = weight of the pair at
+// distance t; for each row y and output j < n - 2r: dst[j * rows + y] = sum (see separable.ts).
+// Locals: 0 src, 1 rows, 2 n, 3 taps, 4 r, 5 dst | 6 y, 7 j, 8 on, 9 rowBase, 10 m, 11 t, 12 off | 13 acc (v128) | 14 s (f64)
+const [SRC, ROWS, N, TAPS, R, DST, Y, J, ON, ROWB, M, T, OFF, ACC, S] = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+];
+
+/** Address of output j of row y: dst + ((j * rows + y) << 3). */
+const outAddr = (jExtra: number): number[] => [
+  ...get(DST),
+  ...get(J),
+  ...(jExtra ? [...i32c(jExtra), ADD] : []),
+  ...get(ROWS),
+  MUL,
+  ...get(Y),
+  ADD,
+  ...i32c(3),
+  SHL,
+  ADD,
+];
+
+const body: number[] = [
+  // on = n - 2r; y = 0
+  ...get(N),
+  ...get(R),
+  ...i32c(1),
+  SHL,
+  SUB,
+  ...set(ON),
+  ...i32c(0),
+  ...set(Y),
+  ...BLOCK,
+  ...LOOP,
+  ...get(Y),
+  ...get(ROWS),
+  GE_S,
+  ...brIf(1),
+  // rowBase = src + (y * n << 3); j = 0
+  ...get(SRC),
+  ...get(Y),
+  ...get(N),
+  MUL,
+  ...i32c(3),
+  SHL,
+  ADD,
+  ...set(ROWB),
+  ...i32c(0),
+  ...set(J),
+  ...BLOCK,
+  ...LOOP,
+  ...get(J),
+  ...i32c(1),
+  ADD,
+  ...get(ON),
+  GE_S,
+  ...brIf(1),
+  // m = rowBase + (j + r << 3); acc = load(m) * splat(taps[0])
+  ...get(ROWB),
+  ...get(J),
+  ...get(R),
+  ADD,
+  ...i32c(3),
+  SHL,
+  ADD,
+  ...set(M),
+  ...get(M),
+  ...V_LOAD,
+  ...get(TAPS),
+  ...V_LOAD64_SPLAT,
+  ...V_MUL,
+  ...set(ACC),
+  ...i32c(1),
+  ...set(T),
+  ...BLOCK,
+  ...LOOP,
+  ...get(T),
+  ...get(R),
+  GT_S,
+  ...brIf(1),
+  ...get(T),
+  ...i32c(3),
+  SHL,
+  ...set(OFF),
+  ...get(ACC),
+  ...get(M),
+  ...get(OFF),
+  SUB,
+  ...V_LOAD,
+  ...get(M),
+  ...get(OFF),
+  ADD,
+  ...V_LOAD,
+  ...V_ADD,
+  ...get(TAPS),
+  ...get(OFF),
+  ADD,
+  ...V_LOAD64_SPLAT,
+  ...V_MUL,
+  ...V_ADD,
+  ...set(ACC),
+  ...get(T),
+  ...i32c(1),
+  ADD,
+  ...set(T),
+  ...br(0),
+  END,
+  END,
+  ...outAddr(0),
+  ...get(ACC),
+  ...lane(0),
+  ...F64_STORE,
+  ...outAddr(1),
+  ...get(ACC),
+  ...lane(1),
+  ...F64_STORE,
+  ...get(J),
+  ...i32c(2),
+  ADD,
+  ...set(J),
+  ...br(0),
+  END,
+  END,
+  // odd tail: one scalar output
+  ...get(J),
+  ...get(ON),
+  LT_S,
+  ...IF,
+  ...get(ROWB),
+  ...get(J),
+  ...get(R),
+  ADD,
+  ...i32c(3),
+  SHL,
+  ADD,
+  ...set(M),
+  ...get(M),
+  ...F64_LOAD,
+  ...get(TAPS),
+  ...F64_LOAD,
+  F64_MUL,
+  ...set(S),
+  ...i32c(1),
+  ...set(T),
+  ...BLOCK,
+  ...LOOP,
+  ...get(T),
+  ...get(R),
+  GT_S,
+  ...brIf(1),
+  ...get(T),
+  ...i32c(3),
+  SHL,
+  ...set(OFF),
+  ...get(S),
+  ...get(M),
+  ...get(OFF),
+  SUB,
+  ...F64_LOAD,
+  ...get(M),
+  ...get(OFF),
+  ADD,
+  ...F64_LOAD,
+  F64_ADD,
+  ...get(TAPS),
+  ...get(OFF),
+  ADD,
+  ...F64_LOAD,
+  F64_MUL,
+  F64_ADD,
+  ...set(S),
+  ...get(T),
+  ...i32c(1),
+  ADD,
+  ...set(T),
+  ...br(0),
+  END,
+  END,
+  ...outAddr(0),
+  ...get(S),
+  ...F64_STORE,
+  END,
+  ...get(Y),
+  ...i32c(1),
+  ADD,
+  ...set(Y),
+  ...br(0),
+  END,
+  END,
+  END,
+];
+
+const locals = vec([
+  [...uleb(7), I32],
+  [...uleb(1), V128],
+  [...uleb(1), F64],
+]);
+const func = [...locals, ...body];
+const bytes = new Uint8Array([
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
+  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00]])),
+  ...section(3, vec([[0x00]])),
+  ...section(5, vec([[0x00, 0x01]])),
+  ...section(
+    7,
+    vec([
+      [...name("pass"), 0x00, 0x00],
+      [...name("memory"), 0x02, 0x00],
+    ]),
+  ),
+  ...section(10, vec([[...uleb(func.length), ...func]])),
+]);
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  pass(src: number, rows: number, n: number, taps: number, r: number, dst: number): void;
+}
+
+let instance: Exports | null | undefined;
+
+/** The compiled module, or null where WebAssembly SIMD is unavailable. */
+export function wasmPass(): Exports | null {
+  if (instance === undefined) {
+    try {
+      const mod = new WebAssembly.Module(bytes);
+      instance = new WebAssembly.Instance(mod, {}).exports as unknown as Exports;
+    } catch {
+      instance = null;
+    }
+  }
+  return instance;
+}
