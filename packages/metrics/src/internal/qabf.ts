@@ -3,6 +3,7 @@
 // border responses included. One fused pass over the three zero-padded images: no per-pixel arrays.
 
 import type { Gray } from "../plane.js";
+import { IMAGES_AT, RESULT_AT, wasmQabf } from "./wasm-qabf.js";
 
 const HALF_PI = Math.PI / 2;
 
@@ -25,8 +26,44 @@ function weightedQ(gX: number, aX: number, gF: number, aF: number): number {
   return (0.9994 / (1 + Math.exp(-15 * (G - 0.5)))) * (0.9879 / (1 + Math.exp(-22 * (A - 0.8)))) * gX;
 }
 
-/** Qabf; `scale` multiplies the images first (1 for CDDFuse, 255 for VIFB's quirk). */
+/**
+ * Qabf; `scale` multiplies the images first (1 for CDDFuse, 255 for VIFB's quirk). Runs the
+ * WebAssembly SIMD kernel (wasm-qabf.ts) when available, else {@link qabfJs}.
+ */
 export function qabf(a: Gray, b: Gray, f: Gray, scale: number): number {
+  const ex = wasmQabf();
+  return ex ? qabfWasm(ex, a, b, f, scale) : qabfJs(a, b, f, scale);
+}
+
+function qabfWasm(
+  ex: NonNullable<ReturnType<typeof wasmQabf>>,
+  a: Gray,
+  b: Gray,
+  f: Gray,
+  scale: number,
+): number {
+  const { w, h } = a;
+  const pw = w + 2;
+  const size = pw * (h + 2);
+  const need = IMAGES_AT + 3 * 8 * size + 64;
+  const have = ex.memory.buffer.byteLength;
+  if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
+  const mem = new Float64Array(ex.memory.buffer);
+  const at = [0, 1, 2].map((k) => IMAGES_AT / 8 + k * size);
+  [a, b, f].forEach((img, k) => {
+    const p = mem.subarray(at[k]!, at[k]! + size);
+    p.fill(0);
+    for (let y = 0; y < h; y++) {
+      const o = (y + 1) * pw + 1;
+      for (let x = 0; x < w; x++) p[o + x] = img.d[y * w + x]! * scale;
+    }
+  });
+  ex.qabf(at[0]! * 8, at[1]! * 8, at[2]! * 8, w, h, RESULT_AT);
+  return mem[RESULT_AT / 8]! / mem[RESULT_AT / 8 + 1]!;
+}
+
+/** Qabf in plain JavaScript (the reference path and the fallback). */
+export function qabfJs(a: Gray, b: Gray, f: Gray, scale: number): number {
   const { w, h } = a;
   const pa = padZero(a, scale);
   const pb = padZero(b, scale);

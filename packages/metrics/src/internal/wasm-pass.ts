@@ -1,67 +1,42 @@
+import {
+  ADD,
+  BLOCK,
+  br,
+  brIf,
+  END,
+  F64,
+  F64_ADD,
+  F64_LOAD,
+  F64_MUL,
+  F64_STORE,
+  GE_S,
+  GT_S,
+  get,
+  I32,
+  IF,
+  i32c,
+  LOOP,
+  LT_S,
+  lane,
+  MUL,
+  name,
+  SHL,
+  SUB,
+  section,
+  set,
+  simd,
+  uleb,
+  V_ADD,
+  V_LOAD,
+  V_LOAD64_SPLAT,
+  V_MUL,
+  V128,
+  vec,
+} from "./wasm-asm.js";
+
 // WebAssembly SIMD version of the separable filter pass (see separable.ts): two outputs per step as
 // one f64x2 vector, the same pairing of symmetric taps. The module is assembled here from opcodes (no
 // build step, no binary blob); when WebAssembly SIMD is unavailable the JavaScript kernels are used.
-
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 (small constants). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-
-// Opcodes used below.
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const get = (i: number): number[] => [0x20, i];
-const set = (i: number): number[] => [0x21, i];
-const i32c = (v: number): number[] => [0x41, ...sleb(v)];
-const ADD = 0x6a;
-const SUB = 0x6b;
-const MUL = 0x6c;
-const SHL = 0x74;
-const LT_S = 0x48;
-const GT_S = 0x4a;
-const GE_S = 0x4e;
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const IF = [0x04, 0x40];
-const END = 0x0b;
-const br = (d: number): number[] => [0x0c, d];
-const brIf = (d: number): number[] => [0x0d, d];
-const F64_LOAD = [0x2b, 3, 0];
-const F64_STORE = [0x39, 3, 0];
-const F64_ADD = 0xa0;
-const F64_MUL = 0xa2;
-const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
-const V_LOAD = simd(0, 3, 0);
-const V_LOAD64_SPLAT = simd(10, 3, 0);
-const V_ADD = simd(240);
-const V_MUL = simd(242);
-const lane = (l: number): number[] => simd(33, l);
 
 // pass(src, rows, n, taps, r, dst): byte offsets; taps[0] = centre, taps[t] = weight of the pair at
 // distance t; for each row y and output j < n - 2r: dst[j * rows + y] = sum (see separable.ts).
