@@ -24,7 +24,6 @@ import {
   SUB,
   section,
   set,
-  simd,
   uleb,
   V_ADD,
   V_LOAD,
