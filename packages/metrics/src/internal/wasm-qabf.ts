@@ -66,7 +66,7 @@ export const IMAGES_AT = 16384;
 
 const HALF_PI = Math.PI / 2;
 const LOG2E = Math.LOG2E;
-const LN2_HI = 6.9314718036912381649e-1; // ln 2 with its low 32 bits zero: n * LN2_HI is exact
+const LN2_HI = 0.6931471803691238; // ln 2 with its low 32 bits zero: n * LN2_HI is exact
 const LN2_LO = 1.9082149292705877e-10;
 
 // Function 1: exp of each lane, for inputs <= 40 (clamped below at -700, where it is ~1e-304).
