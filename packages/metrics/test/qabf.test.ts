@@ -59,3 +59,30 @@ describe("Qabf WebAssembly kernel", () => {
     expect(Math.abs(qabf(a, b, f, 1) - js)).toBeLessThanOrEqual(1e-12 * js);
   });
 });
+
+describe("SSIM WebAssembly kernel", () => {
+  it("agrees with the JavaScript implementation (odd/even sizes, integer and fractional data)", async () => {
+    const { ssimSkimage, ssimSkimageJs } = await import("../src/cddfuse/ssim.js");
+    const { wasmSsim } = await import("../src/internal/wasm-ssim.js");
+    expect(wasmSsim()).not.toBeNull();
+    for (const [w, h] of [
+      [7, 7],
+      [8, 9],
+      [21, 13],
+      [64, 56],
+    ] as const) {
+      for (const frac of [0, 0.37]) {
+        const x = {
+          w,
+          h,
+          d: Float64Array.from({ length: w * h }, (_, i) => ((i * 7919) % 256) + frac * (i % 3)),
+        };
+        const y = { w, h, d: Float64Array.from({ length: w * h }, (_, i) => (i * 104729) % 256) };
+        const js = ssimSkimageJs(x, y);
+        expect(Math.abs(ssimSkimage(x, y) - js), `${w}x${h}`).toBeLessThanOrEqual(
+          1e-12 * Math.max(1, Math.abs(js)),
+        );
+      }
+    }
+  });
+});

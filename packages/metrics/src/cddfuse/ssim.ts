@@ -6,14 +6,22 @@
 // slid down the image, evaluated straight into the SSIM formula. For integer images all window sums
 // are exact.
 
+import { ssimWasm, wasmSsim } from "../internal/wasm-ssim.js";
 import type { Gray } from "../plane.js";
 
 const WIN = 7;
 const C1 = (0.01 * 2) ** 2;
 const C2 = (0.03 * 2) ** 2;
 
-/** Mean SSIM of x and y (skimage 0.19 defaults); NaN below 7x7. */
+/** Mean SSIM of x and y (skimage 0.19 defaults); NaN below 7x7. WebAssembly SIMD when available. */
 export function ssimSkimage(x: Gray, y: Gray): number {
+  if (x.w < WIN || x.h < WIN) return Number.NaN;
+  const ex = wasmSsim();
+  return ex ? ssimWasm(ex, x.d, y.d, x.w, x.h) : ssimSkimageJs(x, y);
+}
+
+/** The same in plain JavaScript (fallback, and the cross-check of the kernel). */
+export function ssimSkimageJs(x: Gray, y: Gray): number {
   const { w, h } = x;
   if (w < WIN || h < WIN) return Number.NaN;
   const ow = w - WIN + 1;

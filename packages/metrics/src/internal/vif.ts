@@ -176,6 +176,9 @@ function accumulate(
   num: LogSum,
   den: LogSum,
 ): void {
+  // LogSum.add inlined: running products of the terms (all >= 1), one log10 per ~1e200 of product.
+  let pn = 1;
+  let pd = 1;
   for (let i = 0; i < mu1.length; i++) {
     const m1 = mu1[i]!;
     const m2 = mu2[i]!;
@@ -200,7 +203,25 @@ function accumulate(
       g = 0;
     }
     if (sv <= EPS) sv = EPS;
-    num.add(1 + (g * g * s1) / (sv + SIGMA_NSQ));
-    den.add(1 + s1 / SIGMA_NSQ);
+    const tn = 1 + (g * g * s1) / (sv + SIGMA_NSQ);
+    const td = 1 + s1 / SIGMA_NSQ;
+    if (tn > 1e30 || td > 1e30) {
+      // huge terms (only for unusual input scales): take their logs directly
+      num.add(tn);
+      den.add(td);
+      continue;
+    }
+    pn *= tn;
+    pd *= td;
+    if (pn > 1e200) {
+      num.add(pn);
+      pn = 1;
+    }
+    if (pd > 1e200) {
+      den.add(pd);
+      pd = 1;
+    }
   }
+  num.add(pn);
+  den.add(pd);
 }
