@@ -283,6 +283,28 @@ export function filterValid(
   return { ow, oh };
 }
 
+/**
+ * Both passes on buffers already in the kernel's memory (byte offsets): taps at `tapsAt`
+ * (r + 1 doubles), image at `srcAt`, transposed intermediate at `tmpAt`, result at `dstAt`.
+ */
+export function filterInWasm(
+  ex: NonNullable<ReturnType<typeof wasmPass>>,
+  mem: Float64Array,
+  g: Float64Array,
+  w: number,
+  h: number,
+  tapsAt: number,
+  srcAt: number,
+  tmpAt: number,
+  dstAt: number,
+): void {
+  const r = (g.length - 1) >> 1;
+  mem[tapsAt / 8] = g[r]!;
+  for (let t = 1; t <= r; t++) mem[tapsAt / 8 + t] = g[r - t]!;
+  ex.pass(srcAt, h, w, tapsAt, r, tmpAt);
+  ex.pass(tmpAt, w - 2 * r, h, tapsAt, r, dstAt);
+}
+
 /** Both passes in WebAssembly memory: taps, image, transposed intermediate, result. */
 function filterValidWasm(
   src: Float64Array,

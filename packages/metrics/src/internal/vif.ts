@@ -6,7 +6,9 @@
 
 import type { Gray } from "../plane.js";
 import { gaussianTaps } from "./filters.js";
-import { filterValid, Scratch, validLength } from "./separable.js";
+import { filterInWasm, filterValid, Scratch, validLength } from "./separable.js";
+import { wasmPass } from "./wasm-pass.js";
+import { wasmVifTerms } from "./wasm-vif.js";
 
 /**
  * How 'valid' filtering treats an image smaller than the window:
@@ -64,7 +66,7 @@ class Buffers {
 
 class Filterer {
   constructor(
-    private readonly g: Float64Array,
+    readonly taps: Float64Array,
     private readonly mode: SmallImageMode,
     private readonly buffers: Buffers,
   ) {}
@@ -74,18 +76,18 @@ class Filterer {
    * image. The result lives in buffer slot `slot` (or is freshly allocated when slot < 0).
    */
   run(img: Img, step: number, slot: number): Img {
-    const k = this.g.length;
+    const k = this.taps.length;
     if (img.w === 0 || img.h === 0) return { w: 0, h: 0, d: new Float64Array(0) };
     if (img.w >= k && img.h >= k) {
       const ow = validLength(img.w, k, step);
       const oh = validLength(img.h, k, step);
       const out = slot < 0 ? new Float64Array(ow * oh) : this.buffers.get(slot, ow * oh);
-      filterValid(img.d, img.w, img.h, this.g, step, out, this.buffers.scratch);
+      filterValid(img.d, img.w, img.h, this.taps, step, out, this.buffers.scratch);
       return { w: ow, h: oh, d: out };
     }
     if (this.mode === "matlab") return { w: 0, h: 0, d: new Float64Array(0) };
     if (img.w <= k && img.h <= k) {
-      const full = swappedValid(img, this.g);
+      const full = swappedValid(img, this.taps);
       return step === 1 ? full : decimate(full);
     }
     throw new SmallImageError();
@@ -131,7 +133,13 @@ class LogSum {
  * replaces that by 1, as the CDDFuse evaluator does), and NaN for all in "scipy" mode when scipy would
  * raise (image smaller than a window in one dimension only).
  */
-export function vifMulti(refs: Gray[], dist: Gray, mode: SmallImageMode, nanAsOne: boolean): number[] {
+export function vifMulti(
+  refs: Gray[],
+  dist: Gray,
+  mode: SmallImageMode,
+  nanAsOne: boolean,
+  allowWasm = true,
+): number[] {
   const num = refs.map(() => new LogSum());
   const den = refs.map(() => new LogSum());
   let r: Img[] = refs.map((x) => ({ w: x.w, h: x.h, d: x.d }));
@@ -146,6 +154,7 @@ export function vifMulti(refs: Gray[], dist: Gray, mode: SmallImageMode, nanAsOn
         r = r.map((x) => filt.run(x, 2, -1));
         f = filt.run(f, 2, -1);
       }
+      if (allowWasm && f.w >= n && f.h >= n && scaleInWasm(r, f, filt.taps, num, den)) continue;
       const prod = buffers.get(5, f.d.length);
       const mu2 = filt.run(f, 1, 0);
       const ff = filt.run(product(f, f, prod), 1, 1);
@@ -167,18 +176,16 @@ export function vifMulti(refs: Gray[], dist: Gray, mode: SmallImageMode, nanAsOn
   });
 }
 
-function accumulate(
+/** The per-pixel terms 1 + g^2 s1 / (sv + 2) and 1 + s1 / 2 with the reference's clamps. */
+function terms(
   mu1: Float64Array,
   mu2: Float64Array,
   e11: Float64Array,
   e22: Float64Array,
   e12: Float64Array,
-  num: LogSum,
-  den: LogSum,
+  tn: Float64Array,
+  td: Float64Array,
 ): void {
-  // LogSum.add inlined: running products of the terms (all >= 1), one log10 per ~1e200 of product.
-  let pn = 1;
-  let pd = 1;
   for (let i = 0; i < mu1.length; i++) {
     const m1 = mu1[i]!;
     const m2 = mu2[i]!;
@@ -203,16 +210,26 @@ function accumulate(
       g = 0;
     }
     if (sv <= EPS) sv = EPS;
-    const tn = 1 + (g * g * s1) / (sv + SIGMA_NSQ);
-    const td = 1 + s1 / SIGMA_NSQ;
-    if (tn > 1e30 || td > 1e30) {
+    tn[i] = 1 + (g * g * s1) / (sv + SIGMA_NSQ);
+    td[i] = 1 + s1 / SIGMA_NSQ;
+  }
+}
+
+/** Adds sum(log10 tn) and sum(log10 td) as running products (all terms are >= 1). */
+function foldTerms(tn: Float64Array, td: Float64Array, count: number, num: LogSum, den: LogSum): void {
+  let pn = 1;
+  let pd = 1;
+  for (let i = 0; i < count; i++) {
+    const a = tn[i]!;
+    const b = td[i]!;
+    if (a > 1e30 || b > 1e30) {
       // huge terms (only for unusual input scales): take their logs directly
-      num.add(tn);
-      den.add(td);
+      num.add(a);
+      den.add(b);
       continue;
     }
-    pn *= tn;
-    pd *= td;
+    pn *= a;
+    pd *= b;
     if (pn > 1e200) {
       num.add(pn);
       pn = 1;
@@ -224,4 +241,72 @@ function accumulate(
   }
   num.add(pn);
   den.add(pd);
+}
+
+function accumulate(
+  mu1: Float64Array,
+  mu2: Float64Array,
+  e11: Float64Array,
+  e22: Float64Array,
+  e12: Float64Array,
+  num: LogSum,
+  den: LogSum,
+): void {
+  const tn = new Float64Array(mu1.length);
+  const td = new Float64Array(mu1.length);
+  terms(mu1, mu2, e11, e22, e12, tn, td);
+  foldTerms(tn, td, mu1.length, num, den);
+}
+
+/**
+ * One scale entirely in the WebAssembly kernels' memory: the images, their products, the filtered
+ * moments and the per-pixel terms never leave it. Bit-identical to the JavaScript path.
+ */
+function scaleInWasm(refs: Img[], f: Img, g: Float64Array, num: LogSum[], den: LogSum[]): boolean {
+  const ex = wasmPass();
+  if (!ex) return false;
+  const vt = wasmVifTerms(ex.memory);
+  if (!vt) return false;
+  const { w, h } = f;
+  const k = g.length;
+  const ow = w - k + 1;
+  const oh = h - k + 1;
+  const n = w * h;
+  const m = ow * oh;
+  // Layout in doubles; +2 pads let the two-lane kernels run one lane past an odd count.
+  let next = 64;
+  const alloc = (len: number): number => {
+    const at = next;
+    next += len + 2;
+    return at;
+  };
+  const F = alloc(n);
+  const PROD = alloc(n);
+  const R = refs.map(() => alloc(n));
+  const TMP = alloc(ow * h);
+  const [MU2, FF, MU1, RR, RF, TN, TD] = [0, 1, 2, 3, 4, 5, 6].map(() => alloc(m)) as number[];
+  const need = 8 * next;
+  const have = ex.memory.buffer.byteLength;
+  if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
+  const mem = new Float64Array(ex.memory.buffer);
+  const filter = (src: number, dst: number): void =>
+    filterInWasm(ex, mem, g, w, h, 0, 8 * src, 8 * TMP, 8 * dst);
+  const product = (x: number, y: number): void => {
+    for (let i = 0; i < n; i++) mem[PROD + i] = mem[x + i]! * mem[y + i]!;
+  };
+  mem.set(f.d, F);
+  for (const [i, r] of refs.entries()) mem.set(r.d, R[i]!);
+  filter(F, MU2!);
+  product(F, F);
+  filter(PROD, FF!);
+  refs.forEach((_, i) => {
+    filter(R[i]!, MU1!);
+    product(R[i]!, R[i]!);
+    filter(PROD, RR!);
+    product(R[i]!, F);
+    filter(PROD, RF!);
+    vt.terms(8 * MU1!, 8 * MU2!, 8 * RR!, 8 * FF!, 8 * RF!, 8 * TN!, 8 * TD!, m);
+    foldTerms(mem.subarray(TN!, TN! + m), mem.subarray(TD!, TD! + m), m, num[i]!, den[i]!);
+  });
+  return true;
 }
