@@ -3,10 +3,19 @@
 
 import type { Gray } from "../plane.js";
 
-/** Labels 0..k-1 for the distinct values of x, and k. Fast path for 8-bit integer data. */
-function labels(x: Float64Array): { lab: Int32Array; k: number } {
+/** Labels in 0..k-1 (one per distinct value of x) and how many distinct values there are. */
+interface Labels {
+  lab: Int32Array;
+  k: number;
+  distinct: number;
+}
+
+/**
+ * Labels for the distinct values of x. For 8-bit integer data the grey level itself is the label
+ * (k = 256; unused labels only give empty histogram cells, which MI skips).
+ */
+function labels(x: Float64Array): Labels {
   const lab = new Int32Array(x.length);
-  // Fast path for 8-bit integer data: first level, then the rank of each used level.
   const seen = new Int32Array(256);
   let small = true;
   for (let i = 0; i < x.length; i++) {
@@ -20,10 +29,9 @@ function labels(x: Float64Array): { lab: Int32Array; k: number } {
     seen[iv] = 1;
   }
   if (small) {
-    let k = 0;
-    for (let v = 0; v < 256; v++) seen[v] = seen[v] ? k++ : -1;
-    for (let i = 0; i < lab.length; i++) lab[i] = seen[lab[i]!]!;
-    return { lab, k };
+    let distinct = 0;
+    for (let v = 0; v < 256; v++) distinct += seen[v]!;
+    return { lab, k: 256, distinct };
   }
   const sorted = Float64Array.from(x).sort();
   const uniq: number[] = [];
@@ -40,7 +48,7 @@ function labels(x: Float64Array): { lab: Int32Array; k: number } {
     }
     lab[i] = lo;
   }
-  return { lab, k: u.length };
+  return { lab, k: u.length, distinct: u.length };
 }
 
 const LOG_SMALL = Float64Array.from({ length: 4096 }, (_, c) => Math.log(c));
@@ -51,8 +59,8 @@ function logCount(c: number): number {
 }
 
 /** sklearn mutual_info_score of two labellings in nats, with its |term| < eps zeroing and clipping at 0. */
-function miOfLabels(X: { lab: Int32Array; k: number }, Y: { lab: Int32Array; k: number }): number {
-  if (X.k === 1 || Y.k === 1) return 0;
+function miOfLabels(X: Labels, Y: Labels): number {
+  if (X.distinct === 1 || Y.distinct === 1) return 0;
   const n = X.lab.length;
   const joint = new Int32Array(X.k * Y.k);
   for (let i = 0; i < n; i++) joint[X.lab[i]! * Y.k + Y.lab[i]!]!++;
