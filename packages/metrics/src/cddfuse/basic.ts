@@ -1,13 +1,20 @@
 // The CDDFuse / DDFM Python evaluator (MMIF-CDDFuse utils/Evaluator.py): statistics of F and
 // pixel-level comparisons with A and B, float64 on the 0..255 scale.
 
-import { entropyOfCounts, histogram256, mean, mse, std, toLevels } from "../internal/stats.js";
+import { entropyOfCounts, mean, std } from "../internal/stats.js";
 import type { Gray } from "../plane.js";
 
-/** Entropy (bits) of F rounded to uint8 levels. */
+/** Entropy (bits) of F rounded to uint8 levels (round half to even, clipped), in one pass. */
 export function en(f: Gray): number {
-  const levels = toLevels(f.d);
-  return entropyOfCounts(histogram256(levels), levels.length, Math.log2);
+  const hist = new Float64Array(256);
+  const d = f.d;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    let r = Math.round(v);
+    if (r - v === 0.5 && r % 2 !== 0) r -= 1; // numpy rounds half to even
+    hist[r > 255 ? 255 : r >= 0 ? r : 0]!++; // NaN -> 0
+  }
+  return entropyOfCounts(hist, d.length, Math.log2);
 }
 
 export function sd(f: Gray): number {
@@ -54,15 +61,33 @@ export function ag(f: Gray): number {
   return gradientSum(f) / (f.w * f.h);
 }
 
+/** Sums of (A-F)^2 and (B-F)^2, and max(F), in one pass. */
+function squaredErrors(a: Gray, b: Gray, f: Gray): { sa: number; sb: number; max: number } {
+  let sa = 0;
+  let sb = 0;
+  let max = -Infinity;
+  for (let i = 0; i < f.d.length; i++) {
+    const v = f.d[i]!;
+    const da = a.d[i]! - v;
+    const db = b.d[i]! - v;
+    sa += da * da;
+    sb += db * db;
+    if (v > max) max = v;
+  }
+  return { sa, sb, max };
+}
+
 /** (mse(A,F) + mse(B,F)) / 2. */
 export function mseAB(a: Gray, b: Gray, f: Gray): number {
-  return (mse(a.d, f.d) + mse(b.d, f.d)) / 2;
+  const { sa, sb } = squaredErrors(a, b, f);
+  const n = f.d.length;
+  return (sa / n + sb / n) / 2;
 }
 
 export function psnr(a: Gray, b: Gray, f: Gray): number {
-  let max = -Infinity;
-  for (let i = 0; i < f.d.length; i++) if (f.d[i]! > max) max = f.d[i]!;
-  return 10 * Math.log10((max * max) / mseAB(a, b, f));
+  const { sa, sb, max } = squaredErrors(a, b, f);
+  const n = f.d.length;
+  return 10 * Math.log10((max * max) / ((sa / n + sb / n) / 2));
 }
 
 export function cc(a: Gray, b: Gray, f: Gray): number {

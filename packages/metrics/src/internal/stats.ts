@@ -18,16 +18,6 @@ export function std(x: Float64Array): number {
   return Math.sqrt(s / x.length);
 }
 
-/** Mean of (x - y)^2. */
-export function mse(x: Float64Array, y: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = x[i]! - y[i]!;
-    s += d * d;
-  }
-  return s / x.length;
-}
-
 export function minMax(x: Float64Array): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
