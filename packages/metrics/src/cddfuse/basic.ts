@@ -12,7 +12,7 @@ export function en(f: Gray): number {
     const v = d[i]!;
     let r = Math.round(v);
     if (r - v === 0.5 && r % 2 !== 0) r -= 1; // numpy rounds half to even
-    hist[r > 255 ? 255 : r >= 0 ? r : 0]!++; // NaN -> 0
+    hist[r >= 0 ? Math.min(r, 255) : 0]!++; // negative and NaN -> 0
   }
   return entropyOfCounts(hist, d.length, Math.log2);
 }
