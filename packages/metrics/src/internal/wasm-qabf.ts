@@ -1,6 +1,6 @@
 // WebAssembly SIMD Qabf (two pixels per f64x2 step). Plain JavaScript spends most of Qabf in four
 // Math.exp and three Math.atan calls per pixel; here exp is Cody-Waite range reduction + a degree-11
-// polynomial + a table of powers of two, and atan a table at 1/64 steps + an odd series, both accurate
+// polynomial + 2^n assembled in the exponent bits, and atan a table at 1/64 steps + an odd series, both accurate
 // to ~1e-16 relative (Qabf's tolerance is 1e-6). The Sobel responses and edge strengths are computed
 // with the same expressions as the JavaScript version (exact for integer images). qabf.ts falls back
 // to JavaScript where WebAssembly SIMD is unavailable.
@@ -57,12 +57,10 @@ const V_DIV = simd(243);
 const V_MAX = simd(245);
 const splat = (v: number): number[] => [...f64c(v), ...SPLAT];
 
-/** Memory layout (bytes): atan(k/64) table, 2^(i - 1024) table, result pair, then the images. */
+/** Memory layout (bytes): atan(k/64) table, result pair, then the images. */
 export const ATAN_AT = 0;
-export const POW2_AT = 1024;
-const POW2_LEN = 1100;
-export const RESULT_AT = 10240;
-export const IMAGES_AT = 16384;
+export const RESULT_AT = 1024;
+export const IMAGES_AT = 2048;
 
 const HALF_PI = Math.PI / 2;
 const LOG2E = Math.LOG2E;
@@ -70,20 +68,29 @@ const LN2_HI = 0.6931471803691238; // ln 2 with its low 32 bits zero: n * LN2_HI
 const LN2_LO = 1.9082149292705877e-10;
 
 // Function 1: exp of each lane, for inputs <= 40 (clamped below at -700, where it is ~1e-304).
-// Locals: 0 x | 1 n0, 2 n1 (f64) | 3 n (v128) | 4 r (v128)
+// n = round(x log2 e) by adding 1.5 * 2^52 (the sum's low bits are then n as an integer), Cody-Waite
+// reduction r = x - n ln 2, e^r by Taylor to degree 11, times 2^n built in the exponent bits.
+// Locals: 0 x | 1 t, 2 n, 3 r (v128)
+const MAGIC = 6755399441055744; // 1.5 * 2^52
+const i64x2 = (v: bigint): number[] => {
+  const b = new Uint8Array(16);
+  new DataView(b.buffer).setBigInt64(0, v, true);
+  new DataView(b.buffer).setBigInt64(8, v, true);
+  return [...simd(12), ...b];
+};
+const magicBits = new DataView(Float64Array.of(MAGIC).buffer).getBigInt64(0, true);
+const I64X2_SHL = simd(203);
+const I64X2_ADD = simd(206);
+const I64X2_SUB = simd(209);
 // biome-ignore format: one statement per line
 const expBody: number[] = [
   ...get(0), ...splat(-700), ...V_MAX, ...set(0),
-  ...get(0), ...lane(0), ...f64c(LOG2E), F64_MUL, F64_NEAREST, ...set(1),
-  ...get(0), ...lane(1), ...f64c(LOG2E), F64_MUL, F64_NEAREST, ...set(2),
-  ...get(1), ...SPLAT, ...get(2), ...replaceLane(1), ...set(3),
-  ...get(0), ...get(3), ...splat(LN2_HI), ...V_MUL, ...V_SUB, ...get(3), ...splat(LN2_LO), ...V_MUL, ...V_SUB, ...set(4),
-  // e^r, |r| <= ln2/2, Taylor to degree 11 (Horner)
+  ...get(0), ...splat(LOG2E), ...V_MUL, ...splat(MAGIC), ...V_ADD, ...set(1),
+  ...get(1), ...splat(MAGIC), ...V_SUB, ...set(2),
+  ...get(0), ...get(2), ...splat(LN2_HI), ...V_MUL, ...V_SUB, ...get(2), ...splat(LN2_LO), ...V_MUL, ...V_SUB, ...set(3),
   ...splat(1 / 39916800),
-  ...[1 / 3628800, 1 / 362880, 1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1].flatMap((c) => [...get(4), ...V_MUL, ...splat(c), ...V_ADD]),
-  // times 2^n from the table
-  ...get(1), ...TRUNC_SAT, ...i32c(1024), ADD, ...i32c(3), SHL, ...F64_LOAD(POW2_AT), ...SPLAT,
-  ...get(2), ...TRUNC_SAT, ...i32c(1024), ADD, ...i32c(3), SHL, ...F64_LOAD(POW2_AT), ...replaceLane(1),
+  ...[1 / 3628800, 1 / 362880, 1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1].flatMap((c) => [...get(3), ...V_MUL, ...splat(c), ...V_ADD]),
+  ...get(1), ...i64x2(magicBits), ...I64X2_SUB, ...i64x2(1023n), ...I64X2_ADD, ...i32c(52), ...I64X2_SHL,
   ...V_MUL,
   END,
 ];
@@ -221,7 +228,7 @@ const bytes = new Uint8Array([
   ...section(7, vec([[...name("qabf"), 0x00, 0x00], [...name("memory"), 0x02, 0x00]])),
   ...section(10, vec([
     fn([[...uleb(4), I32], [...uleb(14), V128]], mainBody),
-    fn([[...uleb(2), F64], [...uleb(2), V128]], expBody),
+    fn([[...uleb(3), V128]], expBody),
     fn([[...uleb(2), F64], [...uleb(9), V128]], atanBody),
     fn([[...uleb(2), V128]], qBody),
   ])),
@@ -241,7 +248,6 @@ export function wasmQabf(): Exports | null {
       const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
       const mem = new Float64Array(ex.memory.buffer);
       for (let k = 0; k <= 64; k++) mem[ATAN_AT / 8 + k] = Math.atan(k / 64);
-      for (let i = 0; i < POW2_LEN; i++) mem[POW2_AT / 8 + i] = 2 ** (i - 1024);
       instance = ex;
     } catch {
       instance = null;
