@@ -52,3 +52,14 @@ describe("separable filtering", () => {
     expect(Array.from(out)).toEqual(Array.from(direct(img, w, h, ones, 1)));
   });
 });
+
+describe("ensureMemory", () => {
+  it("grows when possible and reports failure instead of throwing", async () => {
+    const { ensureMemory } = await import("../src/internal/wasm-asm.js");
+    const capped = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+    expect(ensureMemory(capped, 1000)).toBe(true);
+    expect(ensureMemory(capped, 2 * 65536)).toBe(true);
+    expect(capped.buffer.byteLength).toBe(2 * 65536);
+    expect(ensureMemory(capped, 3 * 65536)).toBe(false);
+  });
+});

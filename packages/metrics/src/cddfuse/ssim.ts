@@ -17,7 +17,7 @@ const C2 = (0.03 * 2) ** 2;
 export function ssimSkimage(x: Gray, y: Gray): number {
   if (x.w < WIN || x.h < WIN) return Number.NaN;
   const ex = wasmSsim();
-  return ex ? ssimWasm(ex, x.d, y.d, x.w, x.h) : ssimSkimageJs(x, y);
+  return (ex && ssimWasm(ex, x.d, y.d, x.w, x.h)) ?? ssimSkimageJs(x, y);
 }
 
 /** The same in plain JavaScript (fallback, and the cross-check of the kernel). */

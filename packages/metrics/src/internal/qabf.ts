@@ -3,6 +3,7 @@
 // border responses included. One fused pass over the three zero-padded images: no per-pixel arrays.
 
 import type { Gray } from "../plane.js";
+import { ensureMemory } from "./wasm-asm.js";
 import { IMAGES_AT, RESULT_AT, wasmQabf } from "./wasm-qabf.js";
 
 const HALF_PI = Math.PI / 2;
@@ -45,9 +46,7 @@ function qabfWasm(
   const { w, h } = a;
   const pw = w + 2;
   const size = pw * (h + 2);
-  const need = IMAGES_AT + 3 * 8 * size + 64;
-  const have = ex.memory.buffer.byteLength;
-  if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
+  if (!ensureMemory(ex.memory, IMAGES_AT + 3 * 8 * size + 64)) return qabfJs(a, b, f, scale);
   const mem = new Float64Array(ex.memory.buffer);
   const at = [0, 1, 2].map((k) => IMAGES_AT / 8 + k * size);
   [a, b, f].forEach((img, k) => {

@@ -3,6 +3,7 @@
 // Symmetric taps are paired, halving the multiplications. Optional steps compute only every
 // step-th output (filter-then-decimate without the discarded work).
 
+import { ensureMemory } from "./wasm-asm.js";
 import { wasmPass } from "./wasm-pass.js";
 
 /** Output length of a 'valid' filter of length k over n samples, keeping every `step`-th output. */
@@ -322,9 +323,7 @@ function filterValidWasm(
   const srcAt = 8 * (r + 1);
   const tmpAt = srcAt + 8 * w * h;
   const outAt = tmpAt + 8 * ow * h;
-  const need = outAt + 8 * ow * oh;
-  const have = ex.memory.buffer.byteLength;
-  if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
+  if (!ensureMemory(ex.memory, outAt + 8 * ow * oh)) return false;
   const mem = new Float64Array(ex.memory.buffer);
   mem[0] = g[r]!;
   for (let t = 1; t <= r; t++) mem[t] = g[r - t]!;

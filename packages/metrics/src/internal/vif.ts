@@ -7,6 +7,7 @@
 import type { Gray } from "../plane.js";
 import { gaussianTaps } from "./filters.js";
 import { filterInWasm, filterValid, Scratch, validLength } from "./separable.js";
+import { ensureMemory } from "./wasm-asm.js";
 import { wasmPass } from "./wasm-pass.js";
 import { wasmVifTerms } from "./wasm-vif.js";
 
@@ -285,9 +286,7 @@ function scaleInWasm(refs: Img[], f: Img, g: Float64Array, num: LogSum[], den: L
   const R = refs.map(() => alloc(n));
   const TMP = alloc(ow * h);
   const [MU2, FF, MU1, RR, RF, TN, TD] = [0, 1, 2, 3, 4, 5, 6].map(() => alloc(m)) as number[];
-  const need = 8 * next;
-  const have = ex.memory.buffer.byteLength;
-  if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
+  if (!ensureMemory(ex.memory, 8 * next)) return false;
   const mem = new Float64Array(ex.memory.buffer);
   const filter = (src: number, dst: number): void =>
     filterInWasm(ex, mem, g, w, h, 0, 8 * src, 8 * TMP, 8 * dst);

@@ -62,3 +62,18 @@ export const V_LOAD64_SPLAT = simd(10, 3, 0);
 export const V_ADD = simd(240);
 export const V_MUL = simd(242);
 export const lane = (l: number): number[] => simd(33, l);
+
+/**
+ * Grows `memory` to at least `bytes`; false when that is impossible (wasm32 memories stop at 4 GiB,
+ * engines may stop earlier), so callers fall back to JavaScript for huge images.
+ */
+export function ensureMemory(memory: WebAssembly.Memory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / 65536));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -9,6 +9,7 @@ import {
   br,
   brIf,
   END,
+  ensureMemory,
   GE_S,
   get,
   I32,
@@ -205,16 +206,14 @@ export function wasmSsim(): Exports | null {
   return instance;
 }
 
-/** Mean SSIM of x and y (both w x h, w and h >= 7) through the kernel. */
-export function ssimWasm(ex: Exports, x: Float64Array, y: Float64Array, w: number, h: number): number {
+/** Mean SSIM of x and y (both w x h, w and h >= 7) through the kernel; null if memory cannot grow. */
+export function ssimWasm(ex: Exports, x: Float64Array, y: Float64Array, w: number, h: number): number | null {
   const res = 0;
   const cols = 64;
   const colsLen = 5 * (w + 2);
   const xAt = cols + 8 * colsLen;
   const yAt = xAt + 8 * (w * h + 2);
-  const need = yAt + 8 * (w * h + 2);
-  const have = ex.memory.buffer.byteLength;
-  if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
+  if (!ensureMemory(ex.memory, yAt + 8 * (w * h + 2))) return null;
   const mem = new Float64Array(ex.memory.buffer);
   mem.fill(0, cols / 8, cols / 8 + colsLen);
   mem.set(x.subarray(0, w * h), xAt / 8);
