@@ -54,6 +54,7 @@ const V_ADD = simd(240);
 const V_SUB = simd(241);
 const V_MUL = simd(242);
 const V_DIV = simd(243);
+const V_MIN = simd(244);
 const V_MAX = simd(245);
 const splat = (v: number): number[] => [...f64c(v), ...SPLAT];
 
@@ -123,9 +124,10 @@ const atanBody: number[] = [
 // Locals: 4 G, 5 A (v128)
 // biome-ignore format: one statement per line
 const qBody: number[] = [
-  ...get(2), ...get(0), ...V_DIV,
-  ...get(2), ...get(0), ...get(2), ...V_DIV, ...get(0), ...get(2), ...V_EQ, ...BITSELECT,
-  ...get(0), ...get(2), ...V_GT, ...BITSELECT, ...set(4),
+  // G = min(gX, gF) / max(gX, gF) (= gF/gX or gX/gF as in the reference), or gF where gX == gF
+  ...get(2),
+  ...get(0), ...get(2), ...V_MIN, ...get(0), ...get(2), ...V_MAX, ...V_DIV,
+  ...get(0), ...get(2), ...V_EQ, ...BITSELECT, ...set(4),
   ...splat(1), ...get(1), ...get(3), ...V_SUB, ...V_ABS, ...splat(HALF_PI), ...V_DIV, ...V_SUB, ...set(5),
   ...splat(0.9994), ...get(4), ...splat(0.5), ...V_SUB, ...splat(-15), ...V_MUL, ...CALL(1), ...splat(1), ...V_ADD, ...V_DIV,
   ...splat(0.9879), ...get(5), ...splat(0.8), ...V_SUB, ...splat(-22), ...V_MUL, ...CALL(1), ...splat(1), ...V_ADD, ...V_DIV,
