@@ -290,9 +290,7 @@ function scaleInWasm(refs: Img[], f: Img, g: Float64Array, num: LogSum[], den: L
   const mem = new Float64Array(ex.memory.buffer);
   const filter = (src: number, dst: number): void =>
     filterInWasm(ex, mem, g, w, h, 0, 8 * src, 8 * TMP, 8 * dst);
-  const product = (x: number, y: number): void => {
-    for (let i = 0; i < n; i++) mem[PROD + i] = mem[x + i]! * mem[y + i]!;
-  };
+  const product = (x: number, y: number): void => vt.mul(8 * x, 8 * y, 8 * PROD, n);
   mem.set(f.d, F);
   for (const [i, r] of refs.entries()) mem.set(r.d, R[i]!);
   filter(F, MU2!);

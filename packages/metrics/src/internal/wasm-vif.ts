@@ -96,14 +96,29 @@ const func = [
   ]),
   ...body,
 ];
+// mul(x, y, out, count): out = x * y elementwise, two per step (an odd count computes one extra
+// lane into the arrays' padding). Locals: 0 x, 1 y, 2 out, 3 count | 4 i
+// biome-ignore format: one statement per line
+const mulBody: number[] = [
+  ...i32c(0), ...set(4),
+  ...BLOCK, ...LOOP,
+  ...get(4), ...get(3), ...i32c(3), 0x74, GE_S, ...brIf(1),
+  ...get(2), ...get(4), ADD,
+  ...get(0), ...get(4), ADD, ...V_LOAD, ...get(1), ...get(4), ADD, ...V_LOAD, ...V_MUL,
+  ...V_STORE,
+  ...get(4), ...i32c(16), ADD, ...set(4),
+  ...br(0), END, END,
+  END,
+];
+const mulFunc = [...vec([[...uleb(1), I32]]), ...mulBody];
 // biome-ignore format: one section per line
 const bytes = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0x00]])),
+  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0x00], [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0x00]])),
   ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x01]])), // imports the filter kernel's memory
-  ...section(3, vec([[0x00]])),
-  ...section(7, vec([[...name("terms"), 0x00, 0x00]])),
-  ...section(10, vec([[...uleb(func.length), ...func]])),
+  ...section(3, vec([[0x00], [0x01]])),
+  ...section(7, vec([[...name("terms"), 0x00, 0x00], [...name("mul"), 0x00, 0x01]])),
+  ...section(10, vec([[...uleb(func.length), ...func], [...uleb(mulFunc.length), ...mulFunc]])),
 
 ]);
 
@@ -118,6 +133,7 @@ export interface VifTerms {
     td: number,
     count: number,
   ): void;
+  mul(x: number, y: number, out: number, count: number): void;
 }
 
 let instance: VifTerms | null | undefined;
