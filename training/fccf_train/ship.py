@@ -50,7 +50,7 @@ def _markdown(reports: Path, name: str) -> str | None:
     return p.read_text() if p.is_file() else None
 
 
-def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, reports: Path = REPORTS, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, reports: Path = REPORTS, log=print, label: str | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     model = load_model(checkpoint)
     ck = torch.load(checkpoint, map_location="cpu")
     strengths_rep = _report(reports, "strengths")
@@ -104,7 +104,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     (pdir / "index.json").write_text(json.dumps({"model": name, "cases": cases, "onnx_replay_max_diff": replay}, indent=1))
     args = ck.get("args", {}) or {}
     training = {
-        "checkpoint": str(checkpoint.relative_to(REPO)) if checkpoint.is_absolute() and REPO in checkpoint.parents else str(checkpoint),
+        "checkpoint": label or str(checkpoint.relative_to(REPO)) if checkpoint.is_absolute() and REPO in checkpoint.parents else str(checkpoint),
         "weights": "EMA",
         "step": ck.get("step"),
         "wall_minutes": round(float(ck.get("elapsed", 0.0)) / 60, 1),
@@ -185,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO / "models"))
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--reports", default=str(REPORTS))
+    ap.add_argument("--label", default=None, help="checkpoint name for the card when --checkpoint is a copy")
     args = ap.parse_args(argv)
     try:
-        ship(Path(args.checkpoint).resolve(), args.name, Path(args.out), args.steps, Path(args.reports))
+        ship(Path(args.checkpoint).resolve(), args.name, Path(args.out), args.steps, Path(args.reports), label=args.label)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"ship: {exc}", file=sys.stderr)
         return 2
