@@ -4,7 +4,7 @@
 import type { LoadedModel, NamedTensors, TensorBackend } from "./backend.js";
 import type { ModelCard } from "./card.js";
 import { predictionToX0 } from "./denoiser.js";
-import { createSampler } from "./registry.js";
+import { createSampler, samplers } from "./registry.js";
 import { type NoiseSource, SeededNoise } from "./rng.js";
 import { NoiseSchedule } from "./schedule.js";
 import type { Tensor, TensorData } from "./tensor.js";
@@ -129,6 +129,9 @@ export class FusionEngine {
       throw new RangeError(`strength must be in [0, 1], got ${strength}`);
     if (!Number.isInteger(steps) || steps < 1)
       throw new RangeError(`steps must be a positive integer, got ${steps}`);
+    // Resolve the sampler before any work, so a bad name fails even when strength 0 needs none.
+    const samplerName = options.sampler ?? this.card.default_sampler;
+    samplers.get(samplerName);
     const hw = h * w;
     const task = new BigInt64Array(n).fill(BigInt(options.taskId));
     let encoderRuns = 0;
@@ -154,7 +157,7 @@ export class FusionEngine {
 
     // The sampler spans [0, tStart] with all its steps: a schedule cut at tStart makes every
     // sampler's own spacing rule apply to the sampled range (the Python reference's plan).
-    const sampler = createSampler(options.sampler ?? this.card.default_sampler, this.truncated(tStart + 1), {
+    const sampler = createSampler(samplerName, this.truncated(tStart + 1), {
       ...options.samplerOptions,
       predictionType: this.card.schedule.prediction_type,
     });
