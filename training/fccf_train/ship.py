@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -65,6 +66,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     log(f"parity ONNX vs PyTorch: {diffs}")
     if max(diffs.values()) > PARITY_TOL:
         raise ValueError(f"ONNX differs from PyTorch by {max(diffs.values()):.2e} (> {PARITY_TOL})")
+    load_before = os.getloadavg()[0]
     speed = measure_speed(model, graphs, runs=20)
     flops = gflops(model)
     log(f"speed 640x480: {speed}; GFLOPs: {flops}")
@@ -78,7 +80,8 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
             "full_forward_ms": round(enc_ms + den_ms, 2),
             "hierarchical_sample_ms_estimate": round(3 * enc_ms + steps * den_ms, 1),
             "hierarchical_sample_min_ms_estimate": round(3 * speed["encoder_min_ms"] + steps * speed["denoiser_step_min_ms"], 1),
-            "runtime": "onnxruntime-node 1.30.0, CPU, 2 intra-op threads, batch 1, median and min of 20 runs, measured while training shared the 2 cores",
+            "runtime": "onnxruntime-node 1.30.0, CPU (2 cores), 2 intra-op threads, batch 1, median and min of 20 runs",
+            "load_average_before": round(load_before, 2),
         },
     }
     # parity fixtures
@@ -104,7 +107,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     (pdir / "index.json").write_text(json.dumps({"model": name, "cases": cases, "onnx_replay_max_diff": replay}, indent=1))
     args = ck.get("args", {}) or {}
     training = {
-        "checkpoint": label or str(checkpoint.relative_to(REPO)) if checkpoint.is_absolute() and REPO in checkpoint.parents else str(checkpoint),
+        "checkpoint": label or (str(checkpoint.relative_to(REPO)) if REPO in checkpoint.parents else str(checkpoint)),
         "weights": "EMA",
         "step": ck.get("step"),
         "wall_minutes": round(float(ck.get("elapsed", 0.0)) / 60, 1),
@@ -123,6 +126,11 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if missing:
         quality["missing"] = missing
     quality["misses"] = gate_misses(reports)
+    full = enc_ms + den_ms
+    if full > 40.0 or den_ms > 20.0:
+        quality["misses"].append(  # type: ignore[union-attr]
+            f"speed at 640x480: encoder {enc_ms:.1f} ms + denoiser step {den_ms:.1f} ms = {full:.1f} ms per full forward; "
+            "budget 40 ms per full forward and 20 ms per denoiser step")
     card = build_card(name, graphs, model, strengths, steps, measured, training, quality)
     card["parity_fixtures"] = {"dir": "parity", "cases": cases, "python_reference": "training/fccf_train/infer.py"}
     write_card(out / f"{name}.json", card)
@@ -171,8 +179,10 @@ def _summary(part: str, rep: dict[str, object]) -> object:
     if part == "registration":
         return {t: r["summary"] for t, r in tasks.items()}  # type: ignore[union-attr]
     if part == "diffusion":
-        return {"pairs_per_task": rep.get("pairs_per_task"),
-                "subset": "a fixed subset of the test split (pairs evenly spaced by name), to fit the CPU budget",
+        full = all(len(r["pairs"]) == len(list_pairs(SHARED / "data" / "test", t)) for t, r in tasks.items())  # type: ignore[union-attr]
+        return {"pairs": {t: len(r["pairs"]) for t, r in tasks.items()},  # type: ignore[union-attr]
+                "subset": "the full test split" if full else "a fixed subset of the test split (pairs evenly spaced by name), to fit the CPU budget",
+                "reference": "PSNR (peak 255, evaluator greyscale) to the registered composite of the clean sources; Qabf against the clean sources",
                 "pass": {t: {lv: any(v.get("pass", False) for k, v in row.items() if k.startswith("refine"))
                              for lv, row in r["levels"].items() if lv != "0"} for t, r in tasks.items()}}  # type: ignore[union-attr]
     return rep
