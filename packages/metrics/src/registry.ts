@@ -74,7 +74,7 @@ const defs = {
     range: ">= 0",
     definition: "Population standard deviation of F.",
     reference: `${CDD} Evaluator.SD`,
-    compute: (_a, _b, f) => cdd.sd(f),
+    compute: cdd.sdOfTriple,
   },
   /** sqrt(mean squared horizontal difference + mean squared vertical difference), each mean over its own difference array. Range >= 0; higher is better. Convention `cddfuse`; matches Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py Evaluator.SF. */
   SF: {

@@ -2,6 +2,7 @@
 // pixel-level comparisons with A and B, float64 on the 0..255 scale.
 
 import { entropyOfCounts, mean, std } from "../internal/stats.js";
+import { sharedOfTriple } from "../internal/shared.js";
 import type { Gray } from "../plane.js";
 
 /** Entropy (bits) of F rounded to uint8 levels (round half to even, clipped), in one pass. */
@@ -61,93 +62,125 @@ export function ag(f: Gray): number {
   return gradientSum(f) / (f.w * f.h);
 }
 
-/** Sums of (A-F)^2 and (B-F)^2, and max(F), in one pass. */
-function squaredErrors(a: Gray, b: Gray, f: Gray): { sa: number; sb: number; max: number } {
+/**
+ * Everything SD, MSE, PSNR, CC and SCD need, in two passes over A, B and F: the first takes the sums
+ * (means), the squared errors and max(F); the second the centred sums. Each sum is accumulated in the
+ * same order as numpy's mean-then-centred-sums, so every metric keeps its separate-pass value.
+ */
+export interface PixelMoments {
+  /** Sums of (A-F)^2 and (B-F)^2. */
+  readonly errA: number;
+  readonly errB: number;
+  readonly maxF: number;
+  /** Centred sums: sum((A-mA)(F-mF)), sum((A-mA)^2), ... */
+  readonly af: number;
+  readonly bf: number;
+  readonly aa: number;
+  readonly bb: number;
+  readonly ff: number;
+  /** SCD: sum((A-mA)(F-B-m(F-B))), sum((B-mB)(F-A-m(F-A))), and the variance sums of F-A and F-B. */
+  readonly aFb: number;
+  readonly bFa: number;
+  readonly fafa: number;
+  readonly fbfb: number;
+}
+
+function computeMoments(a: Gray, b: Gray, f: Gray): PixelMoments {
+  const A = a.d;
+  const B = b.d;
+  const F = f.d;
+  const n = F.length;
   let sa = 0;
   let sb = 0;
-  let max = -Infinity;
-  for (let i = 0; i < f.d.length; i++) {
-    const v = f.d[i]!;
-    const da = a.d[i]! - v;
-    const db = b.d[i]! - v;
-    sa += da * da;
-    sb += db * db;
-    if (v > max) max = v;
+  let sf = 0;
+  let sfa = 0;
+  let sfb = 0;
+  let errA = 0;
+  let errB = 0;
+  let maxF = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const va = A[i]!;
+    const vb = B[i]!;
+    const v = F[i]!;
+    sa += va;
+    sb += vb;
+    sf += v;
+    sfa += v - va;
+    sfb += v - vb;
+    const da = va - v;
+    const db = vb - v;
+    errA += da * da;
+    errB += db * db;
+    if (v > maxF) maxF = v;
   }
-  return { sa, sb, max };
+  const ma = sa / n;
+  const mb = sb / n;
+  const mf = sf / n;
+  const mfa = sfa / n;
+  const mfb = sfb / n;
+  let af = 0;
+  let bf = 0;
+  let aa = 0;
+  let bb = 0;
+  let ff = 0;
+  let aFb = 0;
+  let bFa = 0;
+  let fafa = 0;
+  let fbfb = 0;
+  for (let i = 0; i < n; i++) {
+    const va = A[i]!;
+    const vb = B[i]!;
+    const v = F[i]!;
+    const da = va - ma;
+    const db = vb - mb;
+    const df = v - mf;
+    const dfa = v - va - mfa;
+    const dfb = v - vb - mfb;
+    af += da * df;
+    bf += db * df;
+    aa += da * da;
+    bb += db * db;
+    ff += df * df;
+    aFb += da * dfb;
+    bFa += db * dfa;
+    fafa += dfa * dfa;
+    fbfb += dfb * dfb;
+  }
+  return { errA, errB, maxF, af, bf, aa, bb, ff, aFb, bFa, fafa, fbfb };
+}
+
+/** The moments of a triple, shared by all metrics of one evaluate() call. */
+export function pixelMoments(a: Gray, b: Gray, f: Gray): PixelMoments {
+  return sharedOfTriple(a, b, f, computeMoments);
+}
+
+/** Population standard deviation of F, from the shared moments. */
+export function sdOfTriple(a: Gray, b: Gray, f: Gray): number {
+  return Math.sqrt(pixelMoments(a, b, f).ff / f.d.length);
 }
 
 /** (mse(A,F) + mse(B,F)) / 2. */
 export function mseAB(a: Gray, b: Gray, f: Gray): number {
-  const { sa, sb } = squaredErrors(a, b, f);
+  const { errA, errB } = pixelMoments(a, b, f);
   const n = f.d.length;
-  return (sa / n + sb / n) / 2;
+  return (errA / n + errB / n) / 2;
 }
 
 export function psnr(a: Gray, b: Gray, f: Gray): number {
-  const { sa, sb, max } = squaredErrors(a, b, f);
+  const { errA, errB, maxF } = pixelMoments(a, b, f);
   const n = f.d.length;
-  return 10 * Math.log10((max * max) / ((sa / n + sb / n) / 2));
+  return 10 * Math.log10((maxF * maxF) / ((errA / n + errB / n) / 2));
 }
 
 export function cc(a: Gray, b: Gray, f: Gray): number {
-  const ma = mean(a.d);
-  const mb = mean(b.d);
-  const mf = mean(f.d);
-  let saf = 0;
-  let sbf = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sff = 0;
-  for (let i = 0; i < f.d.length; i++) {
-    const da = a.d[i]! - ma;
-    const db = b.d[i]! - mb;
-    const df = f.d[i]! - mf;
-    saf += da * df;
-    sbf += db * df;
-    saa += da * da;
-    sbb += db * db;
-    sff += df * df;
-  }
-  return (saf / Math.sqrt(saa * sff) + sbf / Math.sqrt(sbb * sff)) / 2;
+  const { af, bf, aa, bb, ff } = pixelMoments(a, b, f);
+  return (af / Math.sqrt(aa * ff) + bf / Math.sqrt(bb * ff)) / 2;
 }
 
-/** corr(A, F-B) + corr(B, F-A), two passes and no temporaries. */
+/** corr(A, F-B) + corr(B, F-A). */
 export function scd(a: Gray, b: Gray, f: Gray): number {
-  const n = f.d.length;
-  let sa = 0;
-  let sb = 0;
-  let sfa = 0;
-  let sfb = 0;
-  for (let i = 0; i < n; i++) {
-    sa += a.d[i]!;
-    sb += b.d[i]!;
-    sfa += f.d[i]! - a.d[i]!;
-    sfb += f.d[i]! - b.d[i]!;
-  }
-  const ma = sa / n;
-  const mb = sb / n;
-  const mfa = sfa / n;
-  const mfb = sfb / n;
-  let c1 = 0;
-  let c2 = 0;
-  let vaa = 0;
-  let vbb = 0;
-  let vfa = 0;
-  let vfb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a.d[i]! - ma;
-    const db = b.d[i]! - mb;
-    const dfa = f.d[i]! - a.d[i]! - mfa;
-    const dfb = f.d[i]! - b.d[i]! - mfb;
-    c1 += da * dfb;
-    c2 += db * dfa;
-    vaa += da * da;
-    vbb += db * db;
-    vfa += dfa * dfa;
-    vfb += dfb * dfb;
-  }
-  return c1 / Math.sqrt(vaa * vfb) + c2 / Math.sqrt(vbb * vfa);
+  const { aFb, bFa, aa, bb, fafa, fbfb } = pixelMoments(a, b, f);
+  return aFb / Math.sqrt(aa * fbfb) + bFa / Math.sqrt(bb * fafa);
 }
 
 export { mean };
