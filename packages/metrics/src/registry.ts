@@ -63,7 +63,7 @@ const defs = {
     range: "0..8 bits",
     definition: "Shannon entropy of F's grey-level histogram (F rounded to uint8), log2.",
     reference: `${CDD} Evaluator.EN`,
-    compute: (_a, _b, f) => cdd.en(f),
+    compute: cdd.enOfTriple,
   },
   /** Population standard deviation of F. Range >= 0; higher is better. Convention `cddfuse`; matches Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py Evaluator.SD. */
   SD: {

@@ -3,6 +3,7 @@
 
 import { entropyOfCounts, mean, std } from "../internal/stats.js";
 import { sharedOfTriple } from "../internal/shared.js";
+import { levelCountsOfF, sharedLevelJoints } from "./mi.js";
 import type { Gray } from "../plane.js";
 
 /** Entropy (bits) of F rounded to uint8 levels (round half to even, clipped), in one pass. */
@@ -16,6 +17,15 @@ export function en(f: Gray): number {
     hist[r >= 0 ? Math.min(r, 255) : 0]!++; // negative and NaN -> 0
   }
   return entropyOfCounts(hist, d.length, Math.log2);
+}
+
+/**
+ * EN for the CDDFuse set: when A, B and F hold integers 0..255, rounding changes nothing and F's
+ * histogram is the row sums of the level tables MI builds, so the two share one pass.
+ */
+export function enOfTriple(a: Gray, b: Gray, f: Gray): number {
+  const levels = sharedLevelJoints(a, b, f);
+  return levels ? entropyOfCounts(levelCountsOfF(levels.fa), f.d.length, Math.log2) : en(f);
 }
 
 export function sd(f: Gray): number {
