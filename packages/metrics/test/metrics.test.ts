@@ -133,6 +133,21 @@ describe("invariants", () => {
     expect(y.map((r) => r.value)).toEqual(x.map((r) => r.value));
   });
 
+  it("evaluate() shares work between metrics without changing any value", () => {
+    const keys = listMetrics().map((m) => m.key);
+    const together = evaluate(a, b, f, { metrics: keys }).map((r) => r.value);
+    expect(together).toEqual(keys.map((k) => computeMetric(k, a, b, f)));
+  });
+
+  it("MI and EN agree between the 8-bit level tables and the general labelling", () => {
+    // Shifting A by 0.5 relabels its levels (MI only sees which pixels share a value) and makes it
+    // non-integer, which sends MI down the sort-based labelling path; EN only reads F.
+    const shifted = { ...a, data: Float64Array.from(a.data, (v) => v + 0.5) };
+    expect(computeMetric("MI", shifted, b, f)).toBe(computeMetric("MI", a, b, f));
+    expect(computeMetric("EN", shifted, b, f)).toBe(computeMetric("EN", a, b, f));
+    expect(computeMetric("MI", a, b, f)).toBeGreaterThan(0);
+  });
+
   it("values stay in their documented ranges", () => {
     const v = Object.fromEntries(
       evaluate(a, b, f, { metrics: listMetrics().map((m) => m.key) }).map((r) => [r.key, r.value]),
