@@ -51,10 +51,16 @@ function qabfWasm(
   const at = [0, 1, 2].map((k) => IMAGES_AT / 8 + k * size);
   [a, b, f].forEach((img, k) => {
     const p = mem.subarray(at[k]!, at[k]! + size);
-    p.fill(0);
+    // Only the border needs zeroing: every interior cell is overwritten below.
+    p.fill(0, 0, pw + 1);
+    p.fill(0, size - pw - 1);
     for (let y = 0; y < h; y++) {
       const o = (y + 1) * pw + 1;
-      for (let x = 0; x < w; x++) p[o + x] = img.d[y * w + x]! * scale;
+      p[o - 1] = 0;
+      p[o + w] = 0;
+      // x * 1 is x exactly, so the CDDFuse scale is a plain row copy
+      if (scale === 1) p.set(img.d.subarray(y * w, y * w + w), o);
+      else for (let x = 0; x < w; x++) p[o + x] = img.d[y * w + x]! * scale;
     }
   });
   ex.qabf(at[0]! * 8, at[1]! * 8, at[2]! * 8, w, h, RESULT_AT);
