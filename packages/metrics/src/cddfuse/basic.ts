@@ -1,10 +1,10 @@
 // The CDDFuse / DDFM Python evaluator (MMIF-CDDFuse utils/Evaluator.py): statistics of F and
 // pixel-level comparisons with A and B, float64 on the 0..255 scale.
 
-import { entropyOfCounts, mean, std } from "../internal/stats.js";
 import { sharedOfTriple } from "../internal/shared.js";
-import { levelCountsOfF, sharedLevelJoints } from "./mi.js";
+import { entropyOfCounts, mean, std } from "../internal/stats.js";
 import type { Gray } from "../plane.js";
+import { levelCountsOfF, sharedLevelJoints } from "./mi.js";
 
 /** Entropy (bits) of F rounded to uint8 levels (round half to even, clipped), in one pass. */
 export function en(f: Gray): number {

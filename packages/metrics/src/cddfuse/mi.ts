@@ -64,7 +64,8 @@ function levelJoints(a: Gray, b: Gray, f: Gray): { fa: Joint; fb: Joint } | null
     const ib = vb | 0;
     const jf = vf | 0;
     // (x >>> 0) > 255 rejects negatives and values above 255 in one test
-    if (ia !== va || ib !== vb || jf !== vf || ia >>> 0 > 255 || ib >>> 0 > 255 || jf >>> 0 > 255) return null;
+    if (ia !== va || ib !== vb || jf !== vf || ia >>> 0 > 255 || ib >>> 0 > 255 || jf >>> 0 > 255)
+      return null;
     fa[(jf << 8) | ia]!++;
     fb[(jf << 8) | ib]!++;
   }
