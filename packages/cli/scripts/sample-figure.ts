@@ -1,0 +1,44 @@
+// Fuses the three sample pairs with the shipped model and writes docs/samples.jpg: one row per
+// pair (A, B, fused), each tile scaled to 256 px high. Run: pnpm --filter @fccf/cli exec tsx scripts/sample-figure.ts
+import { join, resolve } from "node:path";
+import "@fccf/samplers";
+import { fuseImages } from "@fccf/tasks";
+import sharp from "sharp";
+import { defaultCardPath, loadEngine } from "../src/model-files.js";
+import { readImage } from "../src/read-image.js";
+
+const root = resolve(import.meta.dirname, "../../..");
+const pairs = [
+  ["VI-IR", "VI-IR/a-vi.png", "VI-IR/b-ir.png"],
+  ["MED-PET", "MED-PET/a-MRI.png", "MED-PET/b-PET.png"],
+  ["MEF", "MEF/a-under.png", "MEF/b-over.png"],
+] as const;
+const H = 256;
+const engine = await loadEngine(await defaultCardPath());
+const rows: { input: Buffer; top: number; left: number }[] = [];
+let width = 0;
+for (const [i, [task, fa, fb]] of pairs.entries()) {
+  const a = await readImage(join(root, "samples", fa));
+  const b = await readImage(join(root, "samples", fb));
+  const { image } = await fuseImages(engine, a, b, { task });
+  let left = 0;
+  for (const img of [a, b, image]) {
+    const w = Math.round((img.width * H) / img.height);
+    const tile = await sharp(img.data, {
+      raw: { width: img.width, height: img.height, channels: img.channels },
+    })
+      .resize(w, H)
+      .toColourspace("srgb")
+      .png()
+      .toBuffer();
+    rows.push({ input: tile, top: i * H, left });
+    left += w;
+  }
+  width = Math.max(width, left);
+}
+await engine.dispose();
+await sharp({ create: { width, height: H * pairs.length, channels: 3, background: "#000" } })
+  .composite(rows)
+  .jpeg({ quality: 85 })
+  .toFile(join(root, "docs/samples.jpg"));
+console.log(`wrote docs/samples.jpg (${width}x${H * pairs.length}) with model ${engine.card.name}`);
