@@ -1,7 +1,7 @@
 // The TypeScript engine against the Python inference reference (training/fccf_train/infer.py):
 // every case in models/parity is replayed with its recorded noise through onnxruntime-node.
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { RecordedNoise } from "@fccf/core";
 import "@fccf/samplers";
 import { crop, fuseImages } from "@fccf/tasks";

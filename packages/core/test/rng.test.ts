@@ -4,7 +4,7 @@ import { portableLog, RecordedNoise, SeededNoise } from "../src/rng.js";
 describe("portableLog", () => {
   it("agrees with Math.log to within 1 ulp-ish over many magnitudes", () => {
     for (const x of [
-      1e-300, 5e-324, 1e-10, 0.1, 0.5, 0.7071, 0.9999999, 1, 1.0000001, 1.5, 2, 3, 10, 12345.678, 1e300,
+      1e-300, 5e-324, 1e-10, 0.1, 0.5, 0.7, 0.9999999, 1, 1.0000001, 1.5, 2, 3, 10, 12345.678, 1e300,
     ]) {
       const ref = Math.log(x);
       expect(Math.abs(portableLog(x) - ref)).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(ref)));

@@ -5,7 +5,6 @@ import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } fro
 import { conversion, option } from "@fccf/core";
 import {
   alphaSigma,
-  Buffers,
   fixedOption,
   History,
   lambdaOf,
