@@ -1,6 +1,14 @@
 // The engine on a JavaScript model with known behaviour: checks the composite path, the
 // hierarchical stage conditions, determinism and the image-level plan handling.
-import { FunctionBackend, FusionEngine, type NamedTensors, parseCard, warpPlane } from "@fccf/core";
+import {
+  adaptStages,
+  dominance,
+  FunctionBackend,
+  FusionEngine,
+  type NamedTensors,
+  parseCard,
+  warpPlane,
+} from "@fccf/core";
 import "@fccf/samplers";
 import { fuseImages } from "@fccf/tasks";
 import { describe, expect, it } from "vitest";
@@ -220,6 +228,39 @@ describe("FusionEngine", () => {
     await expect(
       e.fusePlanes(pair(16, 8), 1, 8, 16, { taskId: 0, stages: [0.8, 0.2], strength: 1.5, steps: 2 }),
     ).rejects.toThrow(/strength must be in \[0, 1\]/);
+  });
+});
+
+describe("adaptive stage boundaries", () => {
+  it("measure which source the estimate follows and shrink that source's stage", () => {
+    const w = 16;
+    const h = 8;
+    const hw = w * h;
+    const cond = pair(w, h);
+    const flow = new Float32Array(2 * hw);
+    expect(dominance(cond.slice(0, hw), cond, flow, h, w)).toBeGreaterThan(0.5);
+    expect(dominance(cond.slice(hw), cond, flow, h, w)).toBeLessThan(-0.5);
+    expect(adaptStages([0.8, 0.2], 0)).toEqual([0.8, 0.2]);
+    const [hiB, loB] = adaptStages([0.8, 0.2], -1); // B dominates: its (B', B') stage shrinks
+    expect(hiB).toBeCloseTo(0.9, 12);
+    expect(loB).toBe(0.2);
+    const [hiA, loA] = adaptStages([0.8, 0.2], 1); // A dominates: its (A, A) stage shrinks
+    expect(hiA).toBe(0.8);
+    expect(loA).toBeCloseTo(0.1, 12);
+  });
+  it("run in the engine: the stage sequence follows the adapted boundaries", async () => {
+    const { engine: e } = await engine(0.2);
+    const r = await e.fusePlanes(pair(16, 8), 1, 8, 16, {
+      taskId: 0,
+      stages: [0.7, 0.3],
+      strength: 0.5,
+      steps: 10,
+      seed: 2,
+      adaptiveStages: true,
+    });
+    expect(r.fused.every(Number.isFinite)).toBe(true);
+    for (let i = 1; i < r.stagesUsed.length; i++)
+      expect(r.stagesUsed[i]!).toBeGreaterThanOrEqual(r.stagesUsed[i - 1]!);
   });
 });
 

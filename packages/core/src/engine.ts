@@ -198,7 +198,9 @@ export class FusionEngine {
     while (!run.done) {
       const t = run.timestep;
       const f = t / tStart;
-      const stage: Stage = f > hi ? 0 : f > lo ? 1 : 2;
+      // Stages only advance: adapted boundaries may move, but the condition never returns to an
+      // earlier (noisier) stage.
+      const stage = Math.max(stagesUsed.at(-1) ?? 0, f > hi ? 0 : f > lo ? 1 : 2) as Stage;
       if (!features[stage]) {
         features[stage] = await encode(conds[stage]());
         report({ phase: "encoder", stage, step: timesteps.length, steps: total, nfe: timesteps.length });
