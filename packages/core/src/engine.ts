@@ -167,23 +167,20 @@ export class FusionEngine {
     noise.fill(eps);
     const x = run.addNoise(composite, eps, new Float32Array(n * hw)) as Float32Array;
 
+    // B registered onto A, per pair (the (B', B') condition and the dominance measure use it).
+    let aligned: Float32Array[] | undefined;
+    const bAligned = (i: number) => {
+      aligned ??= Array.from({ length: n }, (_, k) => warpedB(cond, flow, k, h, w));
+      return aligned[i]!;
+    };
     // Stage conditions, each encoded once when first needed.
     const conds: Record<Stage, () => Float32Array> = {
-      0: () =>
-        this.stackPairs(
-          n,
-          hw,
-          (i) => warpedB(cond, flow, i, h, w),
-          (i) => warpedB(cond, flow, i, h, w),
-        ),
+      0: () => this.stackPairs(n, hw, bAligned, bAligned),
       1: () => cond,
-      2: () =>
-        this.stackPairs(
-          n,
-          hw,
-          (i) => plane(cond, 2 * i, hw),
-          (i) => plane(cond, 2 * i, hw),
-        ),
+      2: () => {
+        const a = (i: number) => plane(cond, 2 * i, hw);
+        return this.stackPairs(n, hw, a, a);
+      },
     };
     const features: Partial<Record<Stage, NamedTensors>> = { 1: main };
     const featureNames = this.card.graphs.denoiser.inputs
@@ -217,7 +214,10 @@ export class FusionEngine {
       if (options.adaptiveStages) {
         const sigma = this.full.vpSigmaAt(t);
         predictionToX0(sampler.prediction, prediction, input, Math.sqrt(1 - sigma * sigma), sigma, x0);
-        [hi, lo] = adaptStages(options.stages, dominance(x0, cond, flow, h, w));
+        [hi, lo] = adaptStages(
+          options.stages,
+          dominance(x0.subarray(0, hw), plane(cond, 0, hw), bAligned(0), w, h),
+        );
       }
       run.step(prediction, x, noise);
       timesteps.push(t);
@@ -268,19 +268,18 @@ function warpedB(cond: Float32Array, flow: Float32Array, i: number, h: number, w
 }
 
 /**
- * Which source the estimate follows, in [-1, 1]: > 0 when its gradients correlate more with A's
- * than with (registered) B's, on the first (luma) pair.
+ * Which source an estimate follows, in [-1, 1]: > 0 when its gradients correlate more with A's
+ * than with (registered) B's. All planes are w x h.
  */
 export function dominance(
   x0: Float32Array,
-  cond: Float32Array,
-  flow: Float32Array,
-  h: number,
+  a: Float32Array,
+  bAligned: Float32Array,
   w: number,
+  h: number,
 ): number {
-  const hw = h * w;
-  const ca = gradientCorrelation(x0.subarray(0, hw), plane(cond, 0, hw), w, h);
-  const cb = gradientCorrelation(x0.subarray(0, hw), warpedB(cond, flow, 0, h, w), w, h);
+  const ca = gradientCorrelation(x0, a, w, h);
+  const cb = gradientCorrelation(x0, bAligned, w, h);
   return (ca - cb) / (Math.abs(ca) + Math.abs(cb) + 1e-8);
 }
 
