@@ -1,6 +1,5 @@
 import { readdir, stat } from "node:fs/promises";
 import { dirname, extname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import {
   CONVENTIONS,
   type Convention,
@@ -12,6 +11,7 @@ import {
 } from "@fccf/metrics";
 import type { RasterImage } from "@fccf/tasks";
 import sharp from "sharp";
+import { parseCommandArgs } from "../args.js";
 import { ProgressBar } from "../progress.js";
 import { readImage } from "../read-image.js";
 import { UserError } from "../user-error.js";
@@ -148,13 +148,7 @@ function csvCell(s: string): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}\n\n${help}`);
-  }
-  const { values: v, positionals } = parsed;
+  const { values: v, positionals } = parseCommandArgs(args, argOptions, help);
   if (v.help) {
     console.log(help);
     return 0;
@@ -317,22 +311,16 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      data: { type: "string" },
-      task: { type: "string", short: "t" },
-      fused: { type: "string" },
-      convention: { type: "string", short: "c" },
-      metrics: { type: "string" },
-      csv: { type: "string" },
-      json: { type: "string" },
-      a: { type: "string" },
-      "allow-missing": { type: "boolean" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-}
+const argOptions = {
+  data: { type: "string" },
+  task: { type: "string", short: "t" },
+  fused: { type: "string" },
+  convention: { type: "string", short: "c" },
+  metrics: { type: "string" },
+  csv: { type: "string" },
+  json: { type: "string" },
+  a: { type: "string" },
+  "allow-missing": { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+} as const;

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { findTask } from "@fccf/core";
 import "@fccf/samplers";
 import { fuseImages } from "@fccf/tasks";
+import { parseCommandArgs } from "../args.js";
 import { defaultCardPath, loadEngine } from "../model-files.js";
 import { ProgressBar } from "../progress.js";
 import { readImage } from "../read-image.js";
@@ -45,13 +45,7 @@ function number(
 }
 
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}\n\n${help}`);
-  }
-  const { values: v, positionals } = parsed;
+  const { values: v, positionals } = parseCommandArgs(args, argOptions, help);
   if (v.help) {
     console.log(help);
     return 0;
@@ -130,23 +124,17 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      output: { type: "string", short: "o" },
-      task: { type: "string", short: "t" },
-      strength: { type: "string", short: "s" },
-      steps: { type: "string" },
-      sampler: { type: "string" },
-      seed: { type: "string" },
-      "adaptive-stages": { type: "boolean" },
-      mask: { type: "string" },
-      model: { type: "string", short: "m" },
-      threads: { type: "string" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-}
+const argOptions = {
+  output: { type: "string", short: "o" },
+  task: { type: "string", short: "t" },
+  strength: { type: "string", short: "s" },
+  steps: { type: "string" },
+  sampler: { type: "string" },
+  seed: { type: "string" },
+  "adaptive-stages": { type: "boolean" },
+  mask: { type: "string" },
+  model: { type: "string", short: "m" },
+  threads: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+} as const;

@@ -2,10 +2,10 @@
 // fixtures), whose probability-flow ODE has a closed-form solution, and reports how far the sample
 // lands from it. It exercises the whole sampler API the fusion engine uses: plan, strength,
 // addNoise, scaleModelInput, the Denoiser contract in any parameterisation, and step.
-import { parseArgs } from "node:util";
 import type { BetaSchedule, PredictionType, Sampler } from "@fccf/core";
 import { NoiseSchedule, parsePrediction, SeededNoise, samplers } from "@fccf/core";
 import { exactPfOde, fixtureMean, GaussianModel } from "@fccf/samplers";
+import { parseCommandArgs } from "../args.js";
 import { ProgressBar } from "../progress.js";
 import { UserError } from "../user-error.js";
 
@@ -101,14 +101,7 @@ function maxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`${(err as Error).message}\n\n${help}`);
-  }
-  const v = parsed.values;
+  const { values: v, positionals } = parseCommandArgs(args, argOptions, help);
   if (v.help) {
     console.log(help);
     return 0;
@@ -118,7 +111,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(listSamplers());
     return 0;
   }
-  if (parsed.positionals.length > 0) throw new UserError(`unexpected argument '${parsed.positionals[0]}'`);
+  if (positionals.length > 0) throw new UserError(`unexpected argument '${positionals[0]}'`);
 
   const steps = int("steps", v.steps, 20, 1);
   const seed = int("seed", v.seed, 0, 0);
@@ -226,24 +219,18 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      sampler: { type: "string", short: "s" },
-      steps: { type: "string", short: "n" },
-      seed: { type: "string" },
-      spacing: { type: "string" },
-      prediction: { type: "string" },
-      schedule: { type: "string" },
-      strength: { type: "string" },
-      option: { type: "string", short: "o", multiple: true },
-      size: { type: "string" },
-      json: { type: "boolean" },
-      list: { type: "boolean" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-}
+const argOptions = {
+  sampler: { type: "string", short: "s" },
+  steps: { type: "string", short: "n" },
+  seed: { type: "string" },
+  spacing: { type: "string" },
+  prediction: { type: "string" },
+  schedule: { type: "string" },
+  strength: { type: "string" },
+  option: { type: "string", short: "o", multiple: true },
+  size: { type: "string" },
+  json: { type: "boolean" },
+  list: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+} as const;
