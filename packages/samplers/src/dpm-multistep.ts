@@ -15,9 +15,8 @@ import {
   stepsOffsetOption,
   unsupportedFlowOptions,
   unsupportedThresholdOptions,
-  vpKarrasPlan,
 } from "./common.js";
-import { clippedLastTimestep, DPM_ALGORITHMS, type DpmAlgorithm, usesX0 } from "./dpm-shared.js";
+import { clippedLastTimestep, DPM_ALGORITHMS, type DpmAlgorithm, dpmPlanData, usesX0 } from "./dpm-shared.js";
 import { solverTimesteps } from "./timesteps.js";
 
 function makeOptions(algorithm: DpmAlgorithm, finalSigmas: "zero" | "sigma_min") {
@@ -71,12 +70,7 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   const T = schedule.numTrainTimesteps;
   const last = clippedLastTimestep(schedule, c.lambdaMinClipped);
   const timesteps = solverTimesteps("dpm-solver", c.timestepSpacing, steps, T, c.stepsOffset, last);
-  const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
-  if (c.useKarrasSigmas) {
-    const k = vpKarrasPlan(schedule, steps);
-    return { timesteps: k.timesteps, levels: [...k.levels, final], initNoiseSigma: 1 };
-  }
-  return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
+  return dpmPlanData(schedule, timesteps, steps, c);
 }
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {

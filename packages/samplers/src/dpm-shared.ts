@@ -1,5 +1,6 @@
 // Pieces shared by the DPM-Solver family (multistep and single-step).
-import type { NoiseSchedule } from "@fccf/core";
+import type { NoiseSchedule, PlanData } from "@fccf/core";
+import { vpKarrasPlan } from "./common.js";
 
 export type DpmAlgorithm = "dpmsolver++" | "dpmsolver" | "sde-dpmsolver++" | "sde-dpmsolver";
 export const DPM_ALGORITHMS: readonly DpmAlgorithm[] = [
@@ -27,4 +28,22 @@ export function clippedLastTimestep(schedule: NoiseSchedule, lambdaMinClipped: n
     if (lambda < lambdaMinClipped) below++;
   }
   return T - below;
+}
+
+/**
+ * The plan of a DPM-Solver over `timesteps`: levels are the schedule's sigmas then the final level
+ * (0 or sigma_min); with Karras sigmas the timesteps come from the Karras levels instead.
+ */
+export function dpmPlanData(
+  schedule: NoiseSchedule,
+  timesteps: number[],
+  steps: number,
+  c: { finalSigmasType: "zero" | "sigma_min"; useKarrasSigmas: boolean },
+): PlanData {
+  const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
+  if (c.useKarrasSigmas) {
+    const k = vpKarrasPlan(schedule, steps);
+    return { timesteps: k.timesteps, levels: [...k.levels, final], initNoiseSigma: 1 };
+  }
+  return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
 }

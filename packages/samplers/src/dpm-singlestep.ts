@@ -13,9 +13,8 @@ import {
   sigmaSpacingOptions,
   unsupportedFlowOptions,
   unsupportedThresholdOptions,
-  vpKarrasPlan,
 } from "./common.js";
-import { clippedLastTimestep, type DpmAlgorithm, usesX0 } from "./dpm-shared.js";
+import { clippedLastTimestep, type DpmAlgorithm, dpmPlanData, usesX0 } from "./dpm-shared.js";
 
 const ALGORITHMS: readonly DpmAlgorithm[] = ["dpmsolver++", "dpmsolver", "sde-dpmsolver++"];
 
@@ -91,12 +90,7 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
     .map(roundHalfEven)
     .reverse()
     .slice(0, steps);
-  const final = c.finalSigmasType === "zero" ? 0 : schedule.sigmas[0]!;
-  if (c.useKarrasSigmas) {
-    const k = vpKarrasPlan(schedule, steps);
-    return { timesteps: k.timesteps, levels: [...k.levels, final], initNoiseSigma: 1 };
-  }
-  return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), final], initNoiseSigma: 1 };
+  return dpmPlanData(schedule, timesteps, steps, c);
 }
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
