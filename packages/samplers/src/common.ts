@@ -1,6 +1,7 @@
 // Option specs and helpers shared by the built-in samplers.
 import type { FloatArray, NoiseSchedule, OptionSpec, PredictionType } from "@fccf/core";
-import { emptyLike, linspace, option, PREDICTION_TYPES, roundHalfEven } from "@fccf/core";
+import { linspace, option, PREDICTION_TYPES, roundHalfEven } from "@fccf/core";
+import type { Arena } from "./kernels/kernel.js";
 import { SPACINGS, type Spacing } from "./timesteps.js";
 
 export function predictionOption(
@@ -61,38 +62,34 @@ export const unsupportedFlowOptions = {
   timeShiftType: option.oneOf(["exponential", "linear"], "exponential", "time shift type (unused)"),
 };
 
-/** A lazily sized pool of scratch arrays of the state's type. */
+/** Scratch arrays of a run, numbered from `first` in its arena (sized like the state). */
 export class Buffers {
-  private readonly arrays: FloatArray[] = [];
-  private like: FloatArray | undefined;
+  constructor(
+    private readonly arena: Arena,
+    private readonly first = 0,
+  ) {}
 
   /** The k-th scratch array, shaped like x. */
   get(k: number, x: FloatArray): FloatArray {
-    if (!this.like || this.like.length !== x.length || this.like.constructor !== x.constructor) {
-      this.arrays.length = 0;
-      this.like = x;
-    }
-    let a = this.arrays[k];
-    if (!a) {
-      a = emptyLike(x);
-      this.arrays[k] = a;
-    }
-    return a;
+    return this.arena.array(this.first + k, x);
   }
 }
 
 /**
- * The last `size` converted model outputs in preallocated arrays that rotate (no allocation per
- * step). `advance` hands out the slot for the newest; `at(1)` is the newest, `at(2)` the one before.
+ * The last `size` converted model outputs in arena arrays that rotate (no allocation per step).
+ * `advance` hands out the slot for the newest; `at(1)` is the newest, `at(2)` the one before.
  */
 export class History {
-  private readonly slots: (FloatArray | undefined)[];
   private count = 0;
   private head = 0;
+  private like: FloatArray | undefined;
 
-  constructor(private readonly size: number) {
-    this.slots = new Array(size).fill(undefined);
-  }
+  /** Uses arena arrays first .. first + size - 1. */
+  constructor(
+    private readonly size: number,
+    private readonly arena: Arena,
+    private readonly first = 0,
+  ) {}
 
   /** Number of stored outputs (at most size). */
   get length(): number {
@@ -105,19 +102,15 @@ export class History {
    */
   advance(like: FloatArray): FloatArray {
     this.head = (this.head + 1) % this.size;
-    let slot = this.slots[this.head];
-    if (!slot || slot.length !== like.length || slot.constructor !== like.constructor) {
-      slot = emptyLike(like);
-      this.slots[this.head] = slot;
-    }
+    this.like = like;
     this.count = Math.min(this.count + 1, this.size);
-    return slot;
+    return this.arena.array(this.first + this.head, like);
   }
 
   /** The k-th newest entry (k = 1 is the newest). */
   at(k: number): FloatArray {
     if (k < 1 || k > this.count) throw new RangeError(`history has ${this.count} entries, asked for #${k}`);
-    return this.slots[(this.head - (k - 1) + this.size) % this.size]!;
+    return this.arena.array(this.first + ((this.head - (k - 1) + this.size) % this.size), this.like!);
   }
 }
 

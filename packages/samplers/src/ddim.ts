@@ -10,6 +10,7 @@ import {
   stepsOffsetOption,
   unsupportedThresholdOptions,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { discreteTimesteps } from "./timesteps.js";
 
 const options = {
@@ -37,11 +38,26 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   return { timesteps, levels, initNoiseSigma: 1 };
 }
 
+// The loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const COEFFS = "px po q cx0 ceps ex eo r";
+const CLAMP = "min(max(e, lo), hi)";
+const E = "xv = x; o = out; e = (px * xv + po * o) * q;";
+const NOISE = "ceps * ((ex * xv + eo * o) * r)";
+const Z_CLIP = new Kernel(
+  "x out z",
+  `${COEFFS} lo hi std`,
+  `${E} x = cx0 * (${CLAMP}) + ${NOISE} + std * z;`,
+);
+const Z = new Kernel("x out z", `${COEFFS} std`, `${E} x = cx0 * e + ${NOISE} + std * z;`);
+const CLIP = new Kernel("x out", `${COEFFS} lo hi`, `${E} x = cx0 * (${CLAMP}) + ${NOISE};`);
+const PLAIN = new Kernel("x out", COEFFS, `xv = x; o = out; x = cx0 * ((px * xv + po * o) * q) + ${NOISE};`);
+
 function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
   const ac = schedule.alphasCumprod;
   const ratio = Math.floor(schedule.numTrainTimesteps / p.timesteps.length);
   const finalAbar = c.setAlphaToOne ? 1 : ac[0]!;
-  const buf = new Buffers();
+  const arena = new Arena(1);
+  const buf = new Buffers(arena);
   return {
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const t = p.timesteps[i]!;
@@ -67,19 +83,23 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
         z = buf.get(0, x);
         noise!.fill(z);
       }
-      const mid2 = lo + hi;
       const n = x.length;
       if (c.useClippedModelOutput) {
         // Rarely used: one general loop. eps is recomputed from the (clipped) x0 estimate.
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const e = (px * xv + po * out[k]!) * q;
-          const x0 = clip ? 0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2) : e;
+          const x0 = clip ? Math.min(Math.max(e, lo), hi) : e;
           const v = cx0 * x0 + ceps * ((xv - sa * x0) / sb);
           x[k] = z ? v + std * z[k]! : v;
         }
         return;
       }
+      const coeffs = [px, po, q, cx0, ceps, ex, eo, r];
+      if (z && clip && arena.run(Z_CLIP, [x, out, z], [...coeffs, lo, hi, std])) return;
+      if (z && !clip && arena.run(Z, [x, out, z], [...coeffs, std])) return;
+      if (!z && clip && arena.run(CLIP, [x, out], [...coeffs, lo, hi])) return;
+      if (!z && !clip && arena.run(PLAIN, [x, out], coeffs)) return;
       // One loop per case: a loop-invariant branch inside the loop costs V8 about a pass.
       if (z) {
         // Stochastic runs pay for the noise draw anyway; one loop serves both clip settings.
@@ -87,7 +107,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
           const xv = x[k]!;
           const o = out[k]!;
           const e = (px * xv + po * o) * q;
-          const x0 = clip ? 0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2) : e;
+          const x0 = clip ? Math.min(Math.max(e, lo), hi) : e;
           x[k] = cx0 * x0 + ceps * ((ex * xv + eo * o) * r) + std * z[k]!;
         }
       } else if (clip) {
@@ -95,9 +115,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
           const xv = x[k]!;
           const o = out[k]!;
           const e = (px * xv + po * o) * q;
-          // Branch-free clamp(e, lo, hi) = (|e - lo| - |e - hi| + lo + hi) / 2: compare-and-branch on
-          // random-signed data mispredicts, and a helper call here is not inlined.
-          x[k] = cx0 * (0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2)) + ceps * ((ex * xv + eo * o) * r);
+          x[k] = cx0 * Math.min(Math.max(e, lo), hi) + ceps * ((ex * xv + eo * o) * r);
         }
       } else {
         for (let k = 0; k < n; k++) {

@@ -10,6 +10,7 @@ import {
   stepsOffsetOption,
   unsupportedThresholdOptions,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { discreteTimesteps } from "./timesteps.js";
 
 const options = {
@@ -39,9 +40,18 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   return { timesteps, levels: [...timesteps.map((t) => schedule.sigmas[t]!), 0], initNoiseSigma: 1 };
 }
 
+// The loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const CLAMPED = "xv = x; e = (px * xv + po * out) * q; x = c0 * min(max(e, lo), hi) + cx * xv";
+const UNCLAMPED = "xv = x; x = c0 * ((px * xv + po * out) * q) + cx * xv";
+const Z_CLIP = new Kernel("x out z", "px po q c0 cx lo hi std", `${CLAMPED} + std * z;`);
+const Z = new Kernel("x out z", "px po q c0 cx std", `${UNCLAMPED} + std * z;`);
+const CLIP = new Kernel("x out", "px po q c0 cx lo hi", `${CLAMPED};`);
+const PLAIN = new Kernel("x out", "px po q c0 cx", `${UNCLAMPED};`);
+
 function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
   const ac = schedule.alphasCumprod;
-  const buf = new Buffers();
+  const arena = new Arena(1);
+  const buf = new Buffers(arena);
   return {
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const t = p.timesteps[i]!;
@@ -66,16 +76,18 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
       const clip = c.clipSample;
       const lo = -c.clipSampleRange;
       const hi = c.clipSampleRange;
-      const mid2 = lo + hi;
       const n = x.length;
-      // One loop per case: a loop-invariant branch inside the loop costs V8 about a pass. Branch-free
-      // clamp(e, lo, hi) = (|e - lo| - |e - hi| + lo + hi) / 2: compare-and-branch on random-signed
-      // data mispredicts, and a helper call here is not inlined.
+      const coeffs = [px, po, q, c0, cx];
+      if (z && clip && arena.run(Z_CLIP, [x, out, z], [...coeffs, lo, hi, std])) return;
+      if (z && !clip && arena.run(Z, [x, out, z], [...coeffs, std])) return;
+      if (!z && clip && arena.run(CLIP, [x, out], [...coeffs, lo, hi])) return;
+      if (!z && !clip && arena.run(PLAIN, [x, out], coeffs)) return;
+      // One loop per case: a loop-invariant branch inside the loop costs V8 about a pass.
       if (z && clip) {
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const e = (px * xv + po * out[k]!) * q;
-          x[k] = c0 * (0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2)) + cx * xv + std * z[k]!;
+          x[k] = c0 * Math.min(Math.max(e, lo), hi) + cx * xv + std * z[k]!;
         }
       } else if (z) {
         for (let k = 0; k < n; k++) {
@@ -86,7 +98,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const e = (px * xv + po * out[k]!) * q;
-          x[k] = c0 * (0.5 * (Math.abs(e - lo) - Math.abs(e - hi) + mid2)) + cx * xv;
+          x[k] = c0 * Math.min(Math.max(e, lo), hi) + cx * xv;
         }
       } else {
         for (let k = 0; k < n; k++) {

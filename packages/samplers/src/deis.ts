@@ -15,6 +15,7 @@ import {
   unsupportedThresholdOptions,
   vpKarrasPlan,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { solverTimesteps } from "./timesteps.js";
 
 const options = {
@@ -60,7 +61,8 @@ function ind3(t: number, b: number, c: number, d: number): number {
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const n = p.timesteps.length;
-  const history = new History(c.solverOrder);
+  const arena = new Arena(c.solverOrder);
+  const history = new History(c.solverOrder, arena);
   let lowerOrderNums = 0;
   return {
     step(out: FloatArray, x: FloatArray, i: number) {
@@ -69,11 +71,20 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       let order = 3;
       if (c.solverOrder === 1 || lowerOrderNums < 1 || lowerFinal) order = 1;
       else if (c.solverOrder === 2 || lowerOrderNums < 2 || lowerSecond) order = 2;
-      update(c, order, p.levels, i, history, out, x);
+      update(c, order, p.levels, i, history, arena, out, x);
       if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
     },
   };
 }
+
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const EPS = "xv = x; m = (xv - alphaS0 * ((px * xv + po * out) * q)) * invS; m0 = m;";
+const O1 = new Kernel("x out m0", "px po q alphaS0 invS a b", `${EPS} x = a * xv + b * m;`);
+const MULTI = new Kernel(
+  "x out m0 m1 m2",
+  "px po q alphaS0 invS alphaT invA c1 c2 c3",
+  `${EPS} x = alphaT * (xv * invA + c1 * m + c2 * m1 + c3 * m2);`,
+);
 
 /**
  * One update in a single pass. DEIS integrates eps, recomputed from the x0 estimate as diffusers
@@ -85,6 +96,7 @@ function update(
   levels: readonly number[],
   i: number,
   history: History,
+  arena: Arena,
   out: FloatArray,
   x: FloatArray,
 ): void {
@@ -100,6 +112,7 @@ function update(
     const h = Math.log(alphaT) - Math.log(sigmaT) - (Math.log(alphaS0) - Math.log(sigmaS0));
     const a = alphaT / alphaS0;
     const b = -(sigmaT * (Math.exp(h) - 1));
+    if (arena.run(O1, [x, out, m0], [px, po, q, alphaS0, invS, a, b])) return;
     for (let j = 0; j < nx; j++) {
       const xv = x[j]!;
       const m = (xv - alphaS0 * ((px * xv + po * out[j]!) * q)) * invS;
@@ -128,6 +141,7 @@ function update(
     c2 = ind3(rhoT, rhoS1, rhoS2, rhoS0) - ind3(rhoS0, rhoS1, rhoS2, rhoS0);
     c3 = ind3(rhoT, rhoS2, rhoS0, rhoS1) - ind3(rhoS0, rhoS2, rhoS0, rhoS1);
   }
+  if (arena.run(MULTI, [x, out, m0, m1, m2], [px, po, q, alphaS0, invS, alphaT, invA, c1, c2, c3])) return;
   for (let j = 0; j < nx; j++) {
     const xv = x[j]!;
     const m = (xv - alphaS0 * ((px * xv + po * out[j]!) * q)) * invS;

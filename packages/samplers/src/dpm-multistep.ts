@@ -17,6 +17,7 @@ import {
   unsupportedThresholdOptions,
 } from "./common.js";
 import { clippedLastTimestep, DPM_ALGORITHMS, type DpmAlgorithm, dpmPlanData, usesX0 } from "./dpm-shared.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { solverTimesteps } from "./timesteps.js";
 
 function makeOptions(algorithm: DpmAlgorithm, finalSigmas: "zero" | "sigma_min") {
@@ -75,8 +76,9 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const n = p.timesteps.length;
-  const history = new History(c.solverOrder);
-  const buf = new Buffers();
+  const arena = new Arena(c.solverOrder + 1);
+  const history = new History(c.solverOrder, arena);
+  const buf = new Buffers(arena, c.solverOrder);
   const sde = c.algorithmType.startsWith("sde-");
   let lowerOrderNums = 0;
   return {
@@ -92,11 +94,30 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       let order = 3;
       if (c.solverOrder === 1 || lowerOrderNums < 1 || lowerFinal) order = 1;
       else if (c.solverOrder === 2 || lowerOrderNums < 2 || lowerSecond) order = 2;
-      update(c, order, p.levels, i, history, out, x, z);
+      update(c, order, p.levels, i, history, arena, out, x, z);
       if (lowerOrderNums < c.solverOrder) lowerOrderNums++;
     },
   };
 }
+
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const M = "xv = x; m = (px * xv + po * out) * q; m0 = m;";
+const O1_Z = new Kernel("x out m0 z", "px po q cx c0 cz", `${M} x = cx * xv + c0 * m + cz * z;`);
+const O1_ONLY = new Kernel(
+  "x out",
+  "px po q cx c0",
+  "xv = x; x = cx * xv + c0 * ((px * xv + po * out) * q);",
+);
+const O1 = new Kernel("x out m0", "px po q cx c0", `${M} x = cx * xv + c0 * m;`);
+const O2_EXPR = "x = cx * xv + c0 * m + cd * (inv * (m - m1))";
+const O2_Z = new Kernel("x out m0 m1 z", "px po q cx c0 cd inv cz", `${M} ${O2_EXPR} + cz * z;`);
+const O2 = new Kernel("x out m0 m1", "px po q cx c0 cd inv", `${M} ${O2_EXPR};`);
+const O3_EXPR =
+  "m = (px * x + po * out) * q; m0 = m; mm1 = m1; d10 = i0 * (m - mm1); d11 = i1 * (mm1 - m2);" +
+  "x = cx * x + c0 * m + c1 * (d10 + k * (d10 - d11)) + c2 * (kq * (d10 - d11))";
+const O3_SCALARS = "px po q cx c0 c1 c2 k kq i0 i1";
+const O3_Z = new Kernel("x out m0 m1 m2 z", `${O3_SCALARS} cz`, `${O3_EXPR} + cz * z;`);
+const O3 = new Kernel("x out m0 m1 m2", O3_SCALARS, `${O3_EXPR};`);
 
 /**
  * One update, fused into a single pass: convert the model output (stored as the newest history
@@ -108,6 +129,7 @@ function update(
   levels: readonly number[],
   i: number,
   history: History,
+  arena: Arena,
   out: FloatArray,
   x: FloatArray,
   z: FloatArray | undefined,
@@ -140,6 +162,9 @@ function update(
     cz = sigmaT * Math.sqrt(Math.exp(2 * h) - 1);
   }
   if (order === 1) {
+    if (z && arena.run(O1_Z, [x, out, m0, z], [px, po, q, cx, c0, cz])) return;
+    if (!z && c.solverOrder === 1 && arena.run(O1_ONLY, [x, out], [px, po, q, cx, c0])) return;
+    if (!z && c.solverOrder > 1 && arena.run(O1, [x, out, m0], [px, po, q, cx, c0])) return;
     if (z) {
       for (let j = 0; j < len; j++) {
         const xv = x[j]!;
@@ -181,6 +206,8 @@ function update(
       cd = midpoint ? -(sigmaT * (Math.exp(h) - 1)) : -2 * (sigmaT * ((Math.exp(h) - 1) / h - 1));
     }
     const inv = 1 / r0;
+    if (z && arena.run(O2_Z, [x, out, m0, m1, z], [px, po, q, cx, c0, cd, inv, cz])) return;
+    if (!z && arena.run(O2, [x, out, m0, m1], [px, po, q, cx, c0, cd, inv])) return;
     if (z) {
       for (let j = 0; j < len; j++) {
         const xv = x[j]!;
@@ -216,6 +243,9 @@ function update(
   const kq = 1 / (r0 + r1);
   const i0 = 1 / r0;
   const i1 = 1 / r1;
+  const coeffs = [px, po, q, cx, c0, c1, c2, k, kq, i0, i1];
+  if (z && arena.run(O3_Z, [x, out, m0, m1, m2, z], [...coeffs, cz])) return;
+  if (!z && arena.run(O3, [x, out, m0, m1, m2], coeffs)) return;
   if (z) {
     for (let j = 0; j < len; j++) {
       const m = (px * x[j]! + po * out[j]!) * q;

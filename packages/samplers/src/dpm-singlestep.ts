@@ -15,6 +15,7 @@ import {
   unsupportedThresholdOptions,
 } from "./common.js";
 import { clippedLastTimestep, type DpmAlgorithm, dpmPlanData, usesX0 } from "./dpm-shared.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 
 const ALGORITHMS: readonly DpmAlgorithm[] = ["dpmsolver++", "dpmsolver", "sde-dpmsolver++"];
 
@@ -100,8 +101,9 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
     c.lowerOrderFinal,
     c.finalSigmasType === "zero",
   );
-  const history = new History(c.solverOrder);
-  const buf = new Buffers();
+  const arena = new Arena(c.solverOrder + 2);
+  const history = new History(c.solverOrder, arena);
+  const buf = new Buffers(arena, c.solverOrder);
   let stored = 0;
   return {
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
@@ -113,10 +115,30 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       stored = Math.min(stored + 1, c.solverOrder);
       // A run that starts mid-plan has fewer outputs than the group needs: lower the order.
       const order = Math.min(orders[i] ?? 1, stored);
-      update(c, order, p.levels, i, history, out, buf.get(1, x), x, z);
+      update(c, order, p.levels, i, history, arena, out, buf.get(1, x), x, z);
     },
   };
 }
+
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const O1_EXPR = "xv = x; m = (px * xv + po * out) * q; m0 = m; sample = xv; v = a * xv + b * m;";
+const O1_Z = new Kernel("x out m0 sample z", "px po q a b d", `${O1_EXPR} x = v + d * z;`);
+const O1 = new Kernel("x out m0 sample", "px po q a b", `${O1_EXPR} x = v;`);
+const O2_EXPR =
+  "m = (px * x + po * out) * q; m0 = m; mm1 = m1; v = cx * sample + c0 * mm1 + cd * (inv * (m - mm1));";
+const O2_Z = new Kernel("x out m0 m1 sample z", "px po q cx c0 cd inv cz", `${O2_EXPR} x = v + cz * z;`);
+const O2 = new Kernel("x out m0 m1 sample", "px po q cx c0 cd inv", `${O2_EXPR} x = v;`);
+const O3_MID = new Kernel(
+  "x out m0 m2 sample",
+  "px po q cx c0 c1 i0",
+  "m = (px * x + po * out) * q; m0 = m; mm2 = m2; d11 = i0 * (m - mm2); x = cx * sample + c0 * mm2 + c1 * d11;",
+);
+const O3 = new Kernel(
+  "x out m0 m1 m2 sample",
+  "px po q cx c0 c1 c2 i0 i1 r0 r1 ird",
+  "m = (px * x + po * out) * q; m0 = m; mm2 = m2; d10 = i1 * (m1 - mm2); d11 = i0 * (m - mm2);" +
+    "x = cx * sample + c0 * mm2 + c1 * ((r0 * d10 - r1 * d11) * ird) + c2 * (2 * (d11 - d10) * ird);",
+);
 
 /**
  * One update in a single pass: converts the model output into the newest history entry and
@@ -129,6 +151,7 @@ function update(
   levels: readonly number[],
   i: number,
   history: History,
+  arena: Arena,
   out: FloatArray,
   sample: FloatArray,
   x: FloatArray,
@@ -157,6 +180,8 @@ function update(
       b = alphaT * (1 - Math.exp(-2 * h));
       d = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
     }
+    if (z && arena.run(O1_Z, [x, out, m0, sample, z], [px, po, q, a, b, d])) return;
+    if (!z && arena.run(O1, [x, out, m0, sample], [px, po, q, a, b])) return;
     for (let j = 0; j < n; j++) {
       const xv = x[j]!;
       const m = (px * xv + po * out[j]!) * q;
@@ -196,6 +221,9 @@ function update(
       cz = sigmaT * Math.sqrt(1 - Math.exp(-2 * h));
     }
     const inv = 1 / r0;
+    const coeffs = [px, po, q, cx, c0, cd, inv];
+    if (z && arena.run(O2_Z, [x, out, m0, m1, sample, z], [...coeffs, cz])) return;
+    if (!z && arena.run(O2, [x, out, m0, m1, sample], coeffs)) return;
     for (let j = 0; j < n; j++) {
       const m = (px * x[j]! + po * out[j]!) * q;
       m0[j] = m;
@@ -231,6 +259,9 @@ function update(
   const i0 = 1 / r0;
   const i1 = 1 / r1;
   const ird = 1 / (r0 - r1);
+  if (midpoint && arena.run(O3_MID, [x, out, m0, m2, sample], [px, po, q, cx, c0, c1, i0])) return;
+  const coeffs = [px, po, q, cx, c0, c1, c2, i0, i1, r0, r1, ird];
+  if (!midpoint && arena.run(O3, [x, out, m0, m1, m2, sample], coeffs)) return;
   for (let j = 0; j < n; j++) {
     const m = (px * x[j]! + po * out[j]!) * q;
     m0[j] = m;

@@ -4,6 +4,7 @@
 import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
 import { conversion } from "@fccf/core";
 import { Buffers, fixedOption, predictionOption, spacingOption, stepsOffsetOption } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {
@@ -19,10 +20,18 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   return { timesteps: base.timesteps, levels: base.sigmas, initNoiseSigma: base.initNoiseSigma };
 }
 
+// The update loop below as a WebAssembly kernel (kernels/kernel.ts), same expression.
+const STEP = new Kernel(
+  "x out z",
+  "px po q k up",
+  "xv = x; x = xv + (xv - (px * xv + po * out) * q) * k + z * up;",
+);
+
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
-  const buf = new Buffers();
+  const arena = new Arena(2);
+  const buf = new Buffers(arena);
   return {
-    scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
+    scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const sigma = p.levels[i]!;
       const next = p.levels[i + 1]!;
@@ -32,6 +41,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       const k = (down - sigma) / sigma;
       const z = buf.get(0, x);
       noise!.fill(z);
+      if (arena.run(STEP, [x, out, z], [px, po, q, k, up])) return;
       for (let j = 0; j < x.length; j++) {
         const xv = x[j]!;
         x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k + z[j]! * up;

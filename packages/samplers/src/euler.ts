@@ -11,6 +11,7 @@ import {
   spacingOption,
   stepsOffsetOption,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {
@@ -40,21 +41,28 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   return { timesteps: base.timesteps, levels: base.sigmas, initNoiseSigma: base.initNoiseSigma };
 }
 
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const EULER = "x = xv + (xv - (px * xv + po * out) * q) * k;";
+const STEP = new Kernel("x out", "px po q k", `xv = x; ${EULER}`);
+const CHURN = new Kernel("x out z", "px po q k up", `xv = x + z * up; ${EULER}`);
+
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
-  const buf = new Buffers();
+  const arena = new Arena(2);
+  const buf = new Buffers(arena);
   const steps = p.levels.length - 1;
   return {
-    scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
+    scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const s = p.levels[i]!;
       const gamma = c.sTmin <= s && s <= c.sTmax ? Math.min(c.sChurn / steps, 2 ** 0.5 - 1) : 0;
       if (gamma > 0) {
-        churnStep(c, out, x, s, s * (gamma + 1), p.levels[i + 1]!, buf.get(0, x), noise!);
+        churnStep(c, arena, out, x, s, s * (gamma + 1), p.levels[i + 1]!, buf.get(0, x), noise!);
         return;
       }
       const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, s);
       // (x - x0) / s * dt, with the division folded into one factor.
       const k = (p.levels[i + 1]! - s) / s;
+      if (arena.run(STEP, [x, out], [px, po, q, k])) return;
       for (let j = 0; j < x.length; j++) {
         const xv = x[j]!;
         x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
@@ -66,6 +74,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
 /** An Euler step from the raised level sHat after adding noise of std sqrt(sHat^2 - s^2). */
 function churnStep(
   c: Config,
+  arena: Arena,
   out: FloatArray,
   x: FloatArray,
   s: number,
@@ -82,6 +91,7 @@ function churnStep(
       ? conversion(c.predictionType, "ve-x0", 1, s)
       : conversion(c.predictionType, "ve-x0", 1, sHat);
   const k = (next - sHat) / sHat;
+  if (arena.run(CHURN, [x, out, z], [px, po, q, k, up])) return;
   for (let j = 0; j < x.length; j++) {
     const xv = x[j]! + z[j]! * up;
     x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;

@@ -10,6 +10,7 @@ import {
   spacingOption,
   stepsOffsetOption,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {
@@ -33,15 +34,41 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   return { timesteps, levels, initNoiseSigma: base.initNoiseSigma, startIndices };
 }
 
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const E = "xv = x; e = (px * xv + po * out) * q;";
+const CLAMPED = "(xv - min(max(e, lo), r)) * inv";
+const PREDICT_CLIP = new Kernel(
+  "x out d1",
+  "px po q inv dt lo r",
+  `${E} d = ${CLAMPED}; d1 = d; x = xv + d * dt;`,
+);
+const PREDICT = new Kernel(
+  "x out d1",
+  "px po q inv dt",
+  "xv = x; d = (xv - (px * xv + po * out) * q) * inv; d1 = d; x = xv + d * dt;",
+);
+const CORRECT_CLIP = new Kernel(
+  "x out d1",
+  "px po q inv half lo r",
+  `${E} x = xv + (${CLAMPED} - d1) * half;`,
+);
+const CORRECT = new Kernel(
+  "x out d1",
+  "px po q inv half",
+  "xv = x; x = xv + ((xv - (px * xv + po * out) * q) * inv - d1) * half;",
+);
+
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) {
-  const buf = new Buffers();
+  const arena = new Arena(2);
+  const buf = new Buffers(arena);
   let dt = 0;
   return {
-    scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
+    scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
     step(out: FloatArray, x: FloatArray, i: number) {
       const d1 = buf.get(0, x);
       const clip = c.clipSample;
       const r = c.clipSampleRange;
+      const lo = -r;
       const n = x.length;
       if ((i - begin) % 2 === 0) {
         // Euler predictor to the next level; keeps its derivative d1.
@@ -49,12 +76,13 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
         const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
         dt = p.levels[i + 1]! - sigma;
         const inv = 1 / sigma;
+        if (clip && arena.run(PREDICT_CLIP, [x, out, d1], [px, po, q, inv, dt, lo, r])) return;
+        if (!clip && arena.run(PREDICT, [x, out, d1], [px, po, q, inv, dt])) return;
         if (clip) {
           for (let j = 0; j < n; j++) {
             const xv = x[j]!;
             const e = (px * xv + po * out[j]!) * q;
-            // Branch-free clamp to [-r, r]: (|e + r| - |e - r|) / 2.
-            const d = (xv - 0.5 * (Math.abs(e + r) - Math.abs(e - r))) * inv;
+            const d = (xv - Math.min(Math.max(e, lo), r)) * inv;
             d1[j] = d;
             x[j] = xv + d * dt;
           }
@@ -73,11 +101,13 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
         const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, next);
         const inv = 1 / next;
         const half = dt / 2;
+        if (clip && arena.run(CORRECT_CLIP, [x, out, d1], [px, po, q, inv, half, lo, r])) return;
+        if (!clip && arena.run(CORRECT, [x, out, d1], [px, po, q, inv, half])) return;
         if (clip) {
           for (let j = 0; j < n; j++) {
             const xv = x[j]!;
             const e = (px * xv + po * out[j]!) * q;
-            x[j] = xv + ((xv - 0.5 * (Math.abs(e + r) - Math.abs(e - r))) * inv - d1[j]!) * half;
+            x[j] = xv + ((xv - Math.min(Math.max(e, lo), r)) * inv - d1[j]!) * half;
           }
         } else {
           for (let j = 0; j < n; j++) {

@@ -10,6 +10,7 @@ import {
   spacingOption,
   stepsOffsetOption,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {
@@ -39,16 +40,30 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
   return { timesteps, levels, initNoiseSigma: base.initNoiseSigma, startIndices };
 }
 
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const FIRST = new Kernel(
+  "x out saved",
+  "px po q k",
+  "xv = x; saved = xv; x = xv + (xv - (px * xv + po * out) * q) * k;",
+);
+const SECOND = new Kernel(
+  "x out saved",
+  "px po q k",
+  "xv = x; x = saved + (xv - (px * xv + po * out) * q) * k;",
+);
+
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) {
-  const buf = new Buffers();
+  const arena = new Arena(2);
+  const buf = new Buffers(arena);
   return {
-    scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
+    scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
     step(out: FloatArray, x: FloatArray, i: number) {
       const saved = buf.get(0, x);
       if ((i - begin) % 2 === 0) {
         const sigma = p.levels[i]!;
         const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
         const k = (p.levels[i + 1]! - sigma) / sigma;
+        if (arena.run(FIRST, [x, out, saved], [px, po, q, k])) return;
         for (let j = 0; j < x.length; j++) {
           const xv = x[j]!;
           saved[j] = xv;
@@ -58,6 +73,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
         const mid = p.levels[i]!;
         const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, mid);
         const k = (p.levels[i + 1]! - p.levels[i - 1]!) / mid;
+        if (arena.run(SECOND, [x, out, saved], [px, po, q, k])) return;
         for (let j = 0; j < x.length; j++) {
           const xv = x[j]!;
           x[j] = saved[j]! + (xv - (px * xv + po * out[j]!) * q) * k;

@@ -10,6 +10,7 @@ import {
   spacingOption,
   stepsOffsetOption,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { scaleVeInput, veBase } from "./ve-plan.js";
 
 const options = {
@@ -56,10 +57,20 @@ export function lmsCoefficient(levels: readonly number[], order: number, i: numb
   return sum * half;
 }
 
+// The update loop below as a WebAssembly kernel (kernels/kernel.ts), same expression.
+const STEP = new Kernel(
+  "x out slot d1 d2 d3",
+  "px po q inv c0 c1 c2 c3",
+  "xv = x; d = (xv - (px * xv + po * out) * q) * inv; v = xv + c0 * d + c1 * d1 + c2 * d2 + c3 * d3;" +
+    "slot = d; x = v;",
+);
+
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
-  const derivatives = new History(c.lmsOrder);
+  const arena = new Arena(c.lmsOrder + 1);
+  const derivatives = new History(c.lmsOrder, arena);
   return {
-    scaleModelInput: (x: FloatArray, i: number, out: FloatArray) => scaleVeInput(x, p.levels[i]!, out),
+    scaleModelInput: (x: FloatArray, i: number) =>
+      scaleVeInput(x, p.levels[i]!, arena.array(c.lmsOrder, x), arena),
     step(out: FloatArray, x: FloatArray, i: number) {
       const sigma = p.levels[i]!;
       const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
@@ -73,6 +84,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       const c0 = coeffs[0]!;
       const [c1, c2, c3] = [coeffs[1] ?? 0, coeffs[2] ?? 0, coeffs[3] ?? 0];
       const [d1, d2, d3] = [past[0] ?? slot, past[1] ?? slot, past[2] ?? slot];
+      if (arena.run(STEP, [x, out, slot, d1, d2, d3], [px, po, q, inv, c0, c1, c2, c3])) return;
       for (let j = 0; j < x.length; j++) {
         const xv = x[j]!;
         const d = (xv - (px * xv + po * out[j]!) * q) * inv;

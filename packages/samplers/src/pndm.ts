@@ -4,6 +4,7 @@
 import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { conversion, option } from "@fccf/core";
 import { Buffers, History, predictionOption, spacingOption, stepsOffsetOption } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { discreteTimesteps } from "./timesteps.js";
 
 const options = {
@@ -54,12 +55,37 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PndmPlan {
   return { timesteps, levels, initNoiseSigma: 1, startIndices: [0], prkCount: prk.length, ratio };
 }
 
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const PRK = "px po q cs ce";
+const E = "e = (px * x + po * out) * q;";
+const PRK_FIRST = new Kernel(
+  "x out slot acc cur",
+  `${PRK} sixth`,
+  "xv = x; e = (px * xv + po * out) * q; slot = e; acc = e * sixth; cur = xv; x = cs * xv - ce * e;",
+);
+const PRK_MID = new Kernel(
+  "x out acc cur",
+  `${PRK} third`,
+  `${E} acc = acc + e * third; x = cs * cur - ce * e;`,
+);
+const PRK_LAST = new Kernel("x out acc cur", `${PRK} sixth`, `${E} x = cs * cur - ce * (acc + e * sixth);`);
+const plms = (save: string) =>
+  new Kernel(
+    "x out slot cur from e1 e2 e3",
+    `${PRK} w0 w1 w2 w3`,
+    `xv = x; e = (px * xv + po * out) * q; comb = w0 * e + w1 * e1 + w2 * e2 + w3 * e3; ${save}` +
+      "slot = e; x = cs * from - ce * comb;",
+  );
+const PLMS_SAVE = plms("cur = xv;");
+const PLMS = plms("");
+
 function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
   const p = data as PndmPlan;
   const ac = schedule.alphasCumprod;
   const finalAbar = c.setAlphaToOne ? 1 : ac[0]!;
-  const buf = new Buffers();
-  const ets = new History(4);
+  const arena = new Arena(6);
+  const ets = new History(4, arena);
+  const buf = new Buffers(arena, 4);
   let counter = 0;
 
   // The F-PNDM transfer x_t -> x_prev of a noise estimate (a DDIM eta = 0 step): x_prev = cs x - ce eps.
@@ -85,6 +111,8 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
         const [cs, ce] = transfer(p.timesteps[Math.floor(counter / 4) * 4]!, prevT);
         if (phase === 0) {
           const slot = ets.advance(x);
+          if (arena.run(PRK_FIRST, [x, out, slot, acc, cur], [px, po, q, cs, ce, SIXTH]))
+            return void counter++;
           for (let j = 0; j < len; j++) {
             const xv = x[j]!;
             const e = (px * xv + po * out[j]!) * q;
@@ -94,12 +122,14 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
             x[j] = cs * xv - ce * e;
           }
         } else if (phase < 3) {
+          if (arena.run(PRK_MID, [x, out, acc, cur], [px, po, q, cs, ce, THIRD])) return void counter++;
           for (let j = 0; j < len; j++) {
             const e = (px * x[j]! + po * out[j]!) * q;
             acc[j] = acc[j]! + e * THIRD;
             x[j] = cs * cur[j]! - ce * e;
           }
         } else {
+          if (arena.run(PRK_LAST, [x, out, acc, cur], [px, po, q, cs, ce, SIXTH])) return void counter++;
           for (let j = 0; j < len; j++) {
             const e = (px * x[j]! + po * out[j]!) * q;
             x[j] = cs * cur[j]! - ce * (acc[j]! + e * SIXTH);
@@ -129,6 +159,9 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
         const [e1, e2, e3] = [olds[0] ?? out, olds[1] ?? out, olds[2] ?? out];
         const [w0, w1, w2, w3] = [w[0]!, w[1] ?? 0, w[2] ?? 0, w[3] ?? 0];
         const saveStart = counter === 0;
+        const kernelArrays = [x, out, slot, cur, from, e1, e2, e3];
+        const kernelScalars = [px, po, q, cs, ce, w0, w1, w2, w3];
+        if (arena.run(saveStart ? PLMS_SAVE : PLMS, kernelArrays, kernelScalars)) return void counter++;
         for (let j = 0; j < len; j++) {
           const xv = x[j]!;
           const e = (px * xv + po * out[j]!) * q;

@@ -16,6 +16,7 @@ import {
   unsupportedThresholdOptions,
   vpKarrasPlan,
 } from "./common.js";
+import { Arena, Kernel } from "./kernels/kernel.js";
 import { solverTimesteps } from "./timesteps.js";
 
 const options = {
@@ -143,9 +144,24 @@ function updateScalars(
   };
 }
 
+// The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
+const PREDICT = new Kernel(
+  "x out slot p0 p1",
+  "px po q cx cm b0 b1",
+  "xv = x; mT = (px * xv + po * out) * q; slot = mT; x = cx * xv - cm * mT - (b0 * (p0 - mT) + b1 * (p1 - mT));",
+);
+const CORRECT = new Kernel(
+  "x out slot m0 c0 c1 p0 p1",
+  "px po q a0 a1 aT cx cm b0 b1",
+  "xv = x; mT = (px * xv + po * out) * q; m0j = m0;" +
+    "xc = xv + a0 * (c0 - m0j) + a1 * (c1 - m0j) - aT * (mT - m0j); slot = mT;" +
+    "x = cx * xc - cm * mT - (b0 * (p0 - mT) + b1 * (p1 - mT));",
+);
+
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const n = p.timesteps.length;
-  const history = new History(c.solverOrder);
+  const arena = new Arena(c.solverOrder);
+  const history = new History(c.solverOrder, arena);
   let lowerOrderNums = 0;
   let thisOrder = 1;
   // The previous predictor: x = base - cb * res_p, with res_p = sum_k w_k (m_k - m0) / r_k.
@@ -181,11 +197,13 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
       if (!corr || !prev) {
         const b0 = cb * w0 * ir0;
         const b1 = cb * w1 * ir1;
-        for (let j = 0; j < len; j++) {
-          const xv = x[j]!;
-          const mT = (px * xv + po * out[j]!) * q;
-          slot[j] = mT;
-          x[j] = cx * xv - cm * mT - (b0 * (p0[j]! - mT) + b1 * (p1[j]! - mT));
+        if (!arena.run(PREDICT, [x, out, slot, p0, p1], [px, po, q, cx, cm, b0, b1])) {
+          for (let j = 0; j < len; j++) {
+            const xv = x[j]!;
+            const mT = (px * xv + po * out[j]!) * q;
+            slot[j] = mT;
+            x[j] = cx * xv - cm * mT - (b0 * (p0[j]! - mT) + b1 * (p1[j]! - mT));
+          }
         }
       } else {
         // The corrector redoes the last step from the same start with the same phi coefficients
@@ -206,13 +224,16 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
         const aT = kb * vT;
         const b0 = cb * w0 * ir0;
         const b1 = cb * w1 * ir1;
-        for (let j = 0; j < len; j++) {
-          const xv = x[j]!;
-          const mT = (px * xv + po * out[j]!) * q;
-          const m0j = m0[j]!;
-          const xc = xv + a0 * (c0[j]! - m0j) + a1 * (c1[j]! - m0j) - aT * (mT - m0j);
-          slot[j] = mT;
-          x[j] = cx * xc - cm * mT - (b0 * (p0[j]! - mT) + b1 * (p1[j]! - mT));
+        const coeffs = [px, po, q, a0, a1, aT, cx, cm, b0, b1];
+        if (!arena.run(CORRECT, [x, out, slot, m0, c0, c1, p0, p1], coeffs)) {
+          for (let j = 0; j < len; j++) {
+            const xv = x[j]!;
+            const mT = (px * xv + po * out[j]!) * q;
+            const m0j = m0[j]!;
+            const xc = xv + a0 * (c0[j]! - m0j) + a1 * (c1[j]! - m0j) - aT * (mT - m0j);
+            slot[j] = mT;
+            x[j] = cx * xc - cm * mT - (b0 * (p0[j]! - mT) + b1 * (p1[j]! - mT));
+          }
         }
       }
       prev = { w0, w1, ir0, ir1, cb };

@@ -1,6 +1,7 @@
 // Plans of the Karras-style (VE) samplers: float timesteps, sigmas interpolated in t, a final 0.
 import type { FloatArray, NoiseSchedule } from "@fccf/core";
 import { karrasLevels } from "./common.js";
+import { type Arena, Kernel } from "./kernels/kernel.js";
 import { karrasTimesteps, type Spacing } from "./timesteps.js";
 
 export interface VeBase {
@@ -35,9 +36,15 @@ export function veBase(
   return { timesteps, sigmas, initNoiseSigma };
 }
 
-/** Model input of a VE state at level s: x / sqrt(s^2 + 1) (the VP state the network was trained on). */
-export function scaleVeInput(x: FloatArray, s: number, out: FloatArray): FloatArray {
+const SCALE = new Kernel("x out", "k", "out = x * k;");
+
+/**
+ * Model input of a VE state at level s: x / sqrt(s^2 + 1) (the VP state the network was trained
+ * on), written into `out` (the run's own input array, kept in its arena).
+ */
+export function scaleVeInput(x: FloatArray, s: number, out: FloatArray, arena: Arena): FloatArray {
   const k = 1 / (s * s + 1) ** 0.5;
+  if (arena.run(SCALE, [x, out], [k])) return out;
   for (let i = 0; i < x.length; i++) out[i] = x[i]! * k;
   return out;
 }

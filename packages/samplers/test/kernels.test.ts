@@ -1,0 +1,136 @@
+import type { FloatArray } from "@fccf/core";
+import { createSampler, NoiseSchedule, SeededNoise } from "@fccf/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { fixtureMean, GaussianModel } from "../src/index.js";
+import { Arena, Kernel, setWasmKernels, wasmKernelsActive } from "../src/kernels/kernel.js";
+import { parseKernel } from "../src/kernels/parse.js";
+
+const slin = NoiseSchedule.fromConfig({ betaSchedule: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012 });
+// Not a multiple of the kernels' 4 elements per iteration: the padded tail is exercised too.
+const N = 1003;
+const mu = fixtureMean(N);
+
+afterEach(() => setWasmKernels(true));
+
+/** Every step's state bytes of a run from seeded noise, with the kernels on or off. */
+function trajectory(name: string, config: Record<string, unknown>, wasm: boolean, f64: boolean): string[] {
+  setWasmKernels(wasm);
+  const sampler = createSampler(name, slin, config);
+  const run = sampler.plan(10);
+  const x: FloatArray = f64 ? new Float64Array(N) : new Float32Array(N);
+  new SeededNoise(7).fill(x);
+  for (let i = 0; i < N; i++) x[i] = x[i]! * run.initNoiseSigma;
+  const model = new GaussianModel(slin.sigmas, mu, 0.5, sampler.prediction);
+  const noise = new SeededNoise(8);
+  const states: string[] = [];
+  while (!run.done) {
+    const input = run.scaleModelInput(x);
+    const out = model.evaluate(input, run.timestep, f64 ? new Float64Array(N) : new Float32Array(N));
+    run.step(out, x, noise);
+    states.push(Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString("base64"));
+  }
+  return states;
+}
+
+// Every kernel of every sampler: orders, algorithm variants, clipping, noise, all parameterisations.
+const cases: [string, Record<string, unknown>][] = [
+  ["ddim", { clipSample: false }],
+  ["ddim", {}],
+  ["ddim", { eta: 1 }],
+  ["ddim", { eta: 0.5, clipSample: false }],
+  ["ddpm", {}],
+  ["ddpm", { clipSample: false, varianceType: "fixed_large" }],
+  ...[1, 2, 3].flatMap((solverOrder): [string, Record<string, unknown>][] => [
+    ["dpm-solver++", { solverOrder }],
+    ["dpm-solver++", { solverOrder, solverType: "heun" }],
+    ["dpm-solver", { solverOrder }],
+    ["sde-dpm-solver++", { solverOrder }],
+    ["dpm-solver-singlestep", { solverOrder }],
+    ["deis", { solverOrder }],
+    ["unipc", { solverOrder }],
+    ["unipc", { solverOrder, solverType: "bh1", predictX0: false }],
+    ["unipc", { solverOrder, disableCorrector: [2, 3] }],
+  ]),
+  ["dpm-solver++", { algorithmType: "sde-dpmsolver", finalSigmasType: "sigma_min" }],
+  ["dpm-solver++", { algorithmType: "sde-dpmsolver", solverType: "heun", finalSigmasType: "sigma_min" }],
+  ["dpm-solver-singlestep", { solverOrder: 3, algorithmType: "dpmsolver", finalSigmasType: "sigma_min" }],
+  ["euler", {}],
+  ["euler", { sChurn: 2 }],
+  ["euler-ancestral", {}],
+  ["heun", {}],
+  ["heun", { clipSample: true }],
+  ["kdpm2", {}],
+  ["lms", {}],
+  ["lms", { lmsOrder: 2 }],
+  ["pndm", {}],
+  ["pndm", { skipPrkSteps: true }],
+];
+const predictions = ["epsilon", "sample", "v_prediction"];
+
+describe("WebAssembly kernels", () => {
+  it("are active on this engine (Node 20 has WebAssembly SIMD)", () => {
+    expect(wasmKernelsActive()).toBe(true);
+  });
+
+  it.each(cases.map(([name, config]) => [`${name} ${JSON.stringify(config)}`, name, config] as const))(
+    "%s: every step is bit-identical to the JavaScript loops (float32 and float64)",
+    (_label, name, config) => {
+      for (const predictionType of predictions) {
+        for (const f64 of [false, true]) {
+          const c = { ...config, predictionType };
+          const js = trajectory(name, c, false, f64);
+          const wasm = trajectory(name, c, true, f64);
+          expect(wasm.length).toBe(js.length);
+          for (let s = 0; s < js.length; s++) {
+            if (wasm[s] !== js[s]) expect.fail(`${predictionType} f64=${f64}: step ${s} differs`);
+          }
+        }
+      }
+    },
+  );
+
+  it("evaluate the expression tree JavaScript evaluates (precedence, left associativity, unary minus)", () => {
+    const k = new Kernel("a b out", "s", "t = a - b - s * a / b; out = -t * -a + abs(b - 1.5) - 2e-1;");
+    const a = Float64Array.from({ length: 9 }, (_, i) => 0.1 + i * 0.37);
+    const b = Float64Array.from({ length: 9 }, (_, i) => 1.3 - i * 0.21);
+    const out = new Float64Array(9);
+    expect(new Arena(0).run(k, [a, b, out], [0.7])).toBe(true);
+    for (let i = 0; i < 9; i++) {
+      const t = a[i]! - b[i]! - (0.7 * a[i]!) / b[i]!;
+      expect(out[i]).toBe(-t * -a[i]! + Math.abs(b[i]! - 1.5) - 0.2);
+    }
+  });
+
+  it("keep arena arrays in place and copy outside arrays in and out; the same array may be passed twice", () => {
+    const arena = new Arena(1);
+    const x = Float32Array.from({ length: 5 }, (_, i) => i + 0.5);
+    const acc = arena.array(0, x);
+    acc.fill(1);
+    const k = new Kernel("x y acc", "c", "acc = acc + c * x * y; x = x + y;");
+    expect(arena.run(k, [x, x, acc], [0.25])).toBe(true);
+    expect(Array.from(x)).toEqual([1, 3, 5, 7, 9]);
+    expect(Array.from(acc)).toEqual([0.5, 1.5, 2.5, 3.5, 4.5].map((v) => 1 + 0.25 * v * v));
+    expect(arena.array(0, x)).toBe(acc);
+  });
+
+  it("leave partly overlapping views and mixed element types to the JavaScript loop", () => {
+    const buf = new Float32Array(10);
+    const k = new Kernel("x y", "", "y = x;");
+    expect(new Arena(0).run(k, [new Float64Array(3), new Float32Array(3)], [])).toBe(false);
+    expect(new Arena(0).run(k, [buf.subarray(0, 8), buf.subarray(2, 10)], [])).toBe(false);
+    expect(new Arena(0).run(k, [buf.subarray(0, 5), buf.subarray(5, 10)], [])).toBe(true);
+  });
+
+  it("reject malformed kernels and mismatched operands with specific messages", () => {
+    expect(() => parseKernel(["x"], [], "x = y;")).toThrow(/unknown name 'y'/);
+    expect(() => parseKernel(["x"], ["s"], "s = x;")).toThrow(/cannot assign the scalar 's'/);
+    expect(() => parseKernel(["x"], [], "x = (x + 1;")).toThrow(/expected '\)'/);
+    expect(() => parseKernel(["x"], [], "t = t + x;")).toThrow(/unknown name 't'/);
+    const k = new Kernel("x y", "", "y = x;");
+    expect(() => new Arena(0).run(k, [new Float32Array(3)], [])).toThrow(/given 1 arrays/);
+    expect(() => new Arena(0).run(k, [new Float32Array(3), new Float32Array(4)], [])).toThrow(
+      /differ in length \(4 vs 3\)/,
+    );
+    expect(() => new Arena(1).array(1, new Float32Array(3))).toThrow(/outside its capacity 1/);
+  });
+});
