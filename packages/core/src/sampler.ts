@@ -60,9 +60,17 @@ export interface SamplerPlugin<S extends OptionSpecs = OptionSpecs> {
 
 /** What a plugin implements per run: one update of `x` in place from the model output at entry i. */
 export interface SamplerStepper {
-  /** Model input for entry i (write into out and return it, or return x itself when unscaled). */
+  /**
+   * Model input for entry i: write into out and return it, return x itself when unscaled, or
+   * return an array of the run's own that stays unchanged until the next step.
+   */
   scaleModelInput?(x: FloatArray, i: number, out: FloatArray): FloatArray;
   step(modelOutput: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined): void;
+  /**
+   * Called once, after the last step of the plan: the run's buffers are no longer needed (a
+   * plugin may hand them to later runs).
+   */
+  release?(): void;
 }
 
 /**
@@ -231,7 +239,7 @@ export class SamplerRun {
 
   /**
    * The model input for the next step: x itself when the sampler does not scale it, else a buffer
-   * of the run that the next call overwrites.
+   * of the run that the next step or call overwrites (valid until the run is complete).
    */
   scaleModelInput(x: FloatArray): FloatArray {
     this.ensureNotDone();
@@ -253,6 +261,7 @@ export class SamplerRun {
     }
     this.stepper.step(modelOutput, x, this.index, noise);
     this.index++;
+    if (this.done) this.stepper.release?.();
   }
 
   private ensureNotDone(): void {

@@ -59,6 +59,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
   const arena = new Arena(1);
   const buf = new Buffers(arena);
   return {
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const t = p.timesteps[i]!;
       const prevT = t - ratio;

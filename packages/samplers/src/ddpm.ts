@@ -53,6 +53,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
   const arena = new Arena(1);
   const buf = new Buffers(arena);
   return {
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const t = p.timesteps[i]!;
       const prevT = i === p.timesteps.length - 1 ? -1 : p.timesteps[i + 1]!;

@@ -65,6 +65,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const history = new History(c.solverOrder, arena);
   let lowerOrderNums = 0;
   return {
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number) {
       const lowerFinal = i === n - 1 && c.lowerOrderFinal && n < 15;
       const lowerSecond = i === n - 2 && c.lowerOrderFinal && n < 15;

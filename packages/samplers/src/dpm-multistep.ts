@@ -82,6 +82,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const sde = c.algorithmType.startsWith("sde-");
   let lowerOrderNums = 0;
   return {
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const lowerFinal =
         i === n - 1 && (c.eulerAtFinal || (c.lowerOrderFinal && n < 15) || c.finalSigmasType === "zero");

@@ -106,6 +106,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const buf = new Buffers(arena, c.solverOrder);
   let stored = 0;
   return {
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       let z: FloatArray | undefined;
       if (c.algorithmType === "sde-dpmsolver++") {

@@ -32,6 +32,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const buf = new Buffers(arena);
   return {
     scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const sigma = p.levels[i]!;
       const next = p.levels[i + 1]!;

@@ -52,6 +52,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const steps = p.levels.length - 1;
   return {
     scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
       const s = p.levels[i]!;
       const gamma = c.sTmin <= s && s <= c.sTmax ? Math.min(c.sChurn / steps, 2 ** 0.5 - 1) : 0;

@@ -64,6 +64,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
   let dt = 0;
   return {
     scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number) {
       const d1 = buf.get(0, x);
       const clip = c.clipSample;

@@ -57,6 +57,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
   const buf = new Buffers(arena);
   return {
     scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number) {
       const saved = buf.get(0, x);
       if ((i - begin) % 2 === 0) {

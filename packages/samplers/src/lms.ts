@@ -71,6 +71,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   return {
     scaleModelInput: (x: FloatArray, i: number) =>
       scaleVeInput(x, p.levels[i]!, arena.array(c.lmsOrder, x), arena),
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number) {
       const sigma = p.levels[i]!;
       const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);

@@ -97,6 +97,7 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
   };
 
   return {
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number) {
       const tCall = p.timesteps[i]!;
       const a = ac[tCall]!;

@@ -168,6 +168,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   let prev: { w0: number; w1: number; ir0: number; ir1: number; cb: number } | undefined;
 
   return {
+    release: () => arena.release(),
     step(out: FloatArray, x: FloatArray, i: number) {
       const [alpha, sigma] = alphaSigma(p.levels[i]!);
       const { px, po, q } = conversion(c.predictionType, c.predictX0 ? "x0" : "eps", alpha, sigma);

@@ -60,11 +60,47 @@ export class Kernel {
 /** Regions for arrays passed in from outside an arena (the state, the model output), per call. */
 const STAGING = 3;
 
+/** A WebAssembly memory with the kernel instances bound to it (one per kernel and element type). */
+interface Space {
+  memory: WebAssembly.Memory;
+  fns: Map<Kernel, KernelFn>;
+  type: ElementType;
+}
+
+/**
+ * Memories of finished runs, for the next runs: a fresh memory costs a page fault per 4 KiB on
+ * first touch (~0.8 ms per MB on these machines, several ms per state-sized array), a reused one
+ * nothing. Small and bounded so a huge image does not stay resident.
+ */
+const pool: Space[] = [];
+const POOL_SIZE = 2;
+const POOL_MAX_BYTES = 256 * 2 ** 20;
+
+function acquire(bytes: number, type: ElementType): Space | undefined {
+  const k = pool.findIndex((s) => s.memory.buffer.byteLength >= bytes);
+  const reuse = k >= 0 ? pool.splice(k, 1)[0]! : pool.pop();
+  try {
+    const memory = reuse?.memory ?? new WebAssembly.Memory({ initial: 1 });
+    const have = memory.buffer.byteLength;
+    if (have < bytes) memory.grow(Math.ceil((bytes - have) / 65536));
+    // Instances are bound to a memory, not to its size: keep them unless the element type changes.
+    const fns = reuse && reuse.type === type ? reuse.fns : new Map<Kernel, KernelFn>();
+    return { memory, fns, type };
+  } catch {
+    return undefined; // wasm32 memories end at 4 GiB, engines may stop earlier
+  }
+}
+
+function release(space: Space): void {
+  if (space.memory.buffer.byteLength <= POOL_MAX_BYTES && pool.length < POOL_SIZE) pool.push(space);
+}
+
 /**
  * The working memory of one sampler run: its own arrays (history, scratch, noise) live in one
  * WebAssembly memory, where kernels use them in place; arrays from outside (the state, the model
  * output) are copied in for each kernel call and copied back when written. The memory is sized once
- * for `capacity` arrays when the state size is first seen, so views handed out stay valid.
+ * for `capacity` arrays when the state size is first seen, so views handed out stay valid until
+ * {@link Arena.release}, which hands the memory to later runs.
  *
  * @example
  * ```ts
@@ -72,11 +108,11 @@ const STAGING = 3;
  * const axpy = new Kernel("x y", "a", "y = a * x + y;");
  * const y = arena.array(0, x); // a scratch array shaped like x
  * if (!arena.run(axpy, [x, y], [2])) for (let j = 0; j < y.length; j++) y[j] = 2 * x[j]! + y[j]!;
+ * arena.release(); // when the run is over
  * ```
  */
 export class Arena {
-  private memory: WebAssembly.Memory | undefined;
-  private readonly fns = new Map<Kernel, KernelFn>();
+  private space: Space | undefined;
   private readonly views: FloatArray[] = [];
   private length = -1;
   private type: ElementType = "f32";
@@ -93,13 +129,13 @@ export class Arena {
     this.fit(like);
     let v = this.views[key];
     if (!v) {
-      v = this.memory
-        ? new (this.type === "f32" ? Float32Array : Float64Array)(
-            this.memory.buffer,
-            key * this.regionBytes,
-            like.length,
-          )
-        : emptyLike(like);
+      if (this.space) {
+        const View = this.type === "f32" ? Float32Array : Float64Array;
+        // A reused memory holds an earlier run's values: new arrays start at zero either way.
+        v = new View(this.space.memory.buffer, key * this.regionBytes, like.length).fill(0);
+      } else {
+        v = emptyLike(like);
+      }
       this.views[key] = v;
     }
     return v;
@@ -121,9 +157,9 @@ export class Arena {
     }
     const first = arrays[0]!;
     this.fit(first);
-    const memory = this.memory;
-    if (!memory) return false;
-    const buffer = memory.buffer;
+    const space = this.space;
+    if (!space) return false;
+    const buffer = space.memory.buffer;
     const n = this.length;
     const bases: number[] = [];
     const staged: FloatArray[] = [];
@@ -152,12 +188,12 @@ export class Arena {
       if (p.writes[k]) written[s] = true;
       bases.push((this.capacity + s) * this.regionBytes);
     }
-    let fn = this.fns.get(kernel);
+    let fn = space.fns.get(kernel);
     if (!fn) {
       const module = kernel.module(this.type);
       if (!module) return false;
-      fn = new WebAssembly.Instance(module, { e: { m: memory } }).exports.k as KernelFn;
-      this.fns.set(kernel, fn);
+      fn = new WebAssembly.Instance(module, { e: { m: space.memory } }).exports.k as KernelFn;
+      space.fns.set(kernel, fn);
     }
     const View = this.type === "f32" ? Float32Array : Float64Array;
     for (let s = 0; s < staged.length; s++) {
@@ -171,25 +207,30 @@ export class Arena {
     return true;
   }
 
+  /**
+   * Ends the run's use of the arena: its arrays must not be used after this, and its memory goes to
+   * later runs. The arena itself can be used again (it then takes a memory anew).
+   */
+  release(): void {
+    if (this.space) release(this.space);
+    this.space = undefined;
+    this.views.length = 0;
+    this.length = -1;
+  }
+
   /** Sizes the memory for arrays like `like` (once per run; again only if the state changes). */
   private fit(like: FloatArray): void {
     const type: ElementType = like instanceof Float64Array ? "f64" : "f32";
     if (like.length === this.length && type === this.type) return;
+    this.release();
     this.length = like.length;
     this.type = type;
-    this.views.length = 0;
-    this.fns.clear();
-    this.memory = undefined;
     if (this.failed || !wasmKernelsActive()) return;
     const padded = Math.ceil(like.length / ELEMENTS_PER_ITERATION) * ELEMENTS_PER_ITERATION;
     this.regionBytes = Math.ceil((padded * (type === "f32" ? 4 : 8)) / 16) * 16;
-    const pages = Math.ceil(((this.capacity + STAGING) * this.regionBytes) / 65536);
-    try {
-      this.memory = new WebAssembly.Memory({ initial: Math.max(1, pages) });
-    } catch {
-      // Too large for a wasm32 memory here: this run uses plain arrays and the JavaScript loops.
-      this.failed = true;
-    }
+    this.space = acquire((this.capacity + STAGING) * this.regionBytes, type);
+    // Too large for a wasm32 memory here: this run uses plain arrays and the JavaScript loops.
+    if (!this.space) this.failed = true;
   }
 }
 
