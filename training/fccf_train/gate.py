@@ -4,8 +4,9 @@ Fusion gate (issue 4): per task, the default output's 8 metrics against the refe
 ../shared/REFERENCE-RESULTS.md: beat baseline-mean on >= 6 of 8, baseline-max and IFCNN on >= 4
 of 8 each (strictly higher; every metric is higher-is-better).
 
-CLI (writes training/reports/strengths.json, fusion.json and fusion.md)::
+CLI (writes training/reports/selection.json, strengths.json, fusion.json and fusion.md)::
 
+    /usr/bin/python3 -m fccf_train.gate select --checkpoint runs/main/checkpoint-5000.pt,runs/main/checkpoint.pt
     /usr/bin/python3 -m fccf_train.gate strengths --checkpoint training/runs/main/checkpoint.pt
     /usr/bin/python3 -m fccf_train.gate fusion --checkpoint training/runs/main/checkpoint.pt
 """
@@ -100,22 +101,55 @@ def _tasks(names: list[str] | None) -> list:  # type: ignore[type-arg]
     return [t for t in TASKS if names is None or t.name in names]
 
 
+def _validation_refs(train_root: str | Path, task: str) -> tuple[list[Pair], dict[str, dict[str, float]]]:
+    pairs = validation_pairs(train_root, task)
+    if not pairs:
+        raise ValueError(f"{train_root}/{task}: empty validation split")
+    refs = {}
+    for rule in ("mean", "max"):
+        rows = []
+        for p in pairs:
+            a, b = load_image(p.path_a), load_image(p.path_b)
+            rows.append(score_pair(baseline(rule)(a, b), a, b))
+        refs[rule] = _mean(rows)
+    return pairs, refs
+
+
+def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Model selection on the validation split (never test): each checkpoint's composite (strength 0)
+    per task against the validation mean and max rules. Score: tasks meeting the gate's counts on
+    validation (>= 6 wins vs mean, >= 4 vs max), then total wins; ties go to the later checkpoint."""
+    refs = {t.name: _validation_refs(train_root, t.name) for t in _tasks(tasks)}
+    rows: dict[str, object] = {}
+    best: tuple[tuple[int, int, int], str] | None = None
+    for order, path in enumerate(paths):
+        model = load_model(path)
+        per_task = {}
+        passing = total = 0
+        for t in _tasks(tasks):
+            pairs, ref = refs[t.name]
+            got = evaluate_model(model, pairs, 0.0, 1)
+            wm, wx = len(wins(got, ref["mean"])), len(wins(got, ref["max"]))
+            passing += int(wm >= 6 and wx >= 4)
+            total += wm + wx
+            per_task[t.name] = {"vs_mean": wm, "vs_max": wx}
+        rows[path] = {"passing_tasks": passing, "wins": total, "tasks": per_task}
+        log(f"{path}: {passing}/{len(refs)} tasks pass on validation, {total} wins " + " ".join(f"{k} {v['vs_mean']}/{v['vs_max']}" for k, v in per_task.items()))
+        key = (passing, total, order)
+        if best is None or key > best[0]:
+            best = (key, path)
+    assert best is not None
+    log(f"selected {best[1]}")
+    return {"selected": best[1], "candidates": rows}
+
+
 def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Per task, the candidate strength whose validation output beats the validation mean and max
     rules on the most metrics (ties: the higher mean of the 8 metrics relative to the rules, then the
     lower strength)."""
     out: dict[str, object] = {}
     for t in _tasks(tasks):
-        pairs = validation_pairs(train_root, t.name)
-        if not pairs:
-            raise ValueError(f"{train_root}/{t.name}: empty validation split")
-        refs = {}
-        for rule in ("mean", "max"):
-            rows = []
-            for p in pairs:
-                a, b = load_image(p.path_a), load_image(p.path_b)
-                rows.append(score_pair(baseline(rule)(a, b), a, b))
-            refs[rule] = _mean(rows)
+        pairs, refs = _validation_refs(train_root, t.name)
         best = None
         cand_rows = {}
         for s in STRENGTH_CANDIDATES:
@@ -206,8 +240,8 @@ def rl_markdown(res: dict[str, object]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fccf_train.gate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=["strengths", "fusion", "rl"])
-    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("part", choices=["select", "strengths", "fusion", "rl"])
+    ap.add_argument("--checkpoint", required=True, help="select: comma-separated candidates")
     ap.add_argument("--train", default=str(SHARED / "data" / "train"))
     ap.add_argument("--test", default=str(SHARED / "data" / "test"))
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
@@ -222,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tasks = args.tasks.split(",") if args.tasks else None
     try:
+        if args.part == "select":
+            res = select_checkpoint(args.checkpoint.split(","), args.train, tasks=tasks)
+            (out / "selection.json").write_text(json.dumps(res, indent=1))
+            return 0
         model = load_model(args.checkpoint)
         if args.part == "strengths":
             res = choose_strengths(model, args.train, args.steps, tasks=tasks)

@@ -73,3 +73,25 @@ def test_load_model_errors(tmp_path: Path) -> None:
     torch.save({"weights": 1}, bad)
     with pytest.raises(ValueError, match="not an fccf training checkpoint"):
         gate.load_model(bad)
+
+
+def test_select_checkpoint_scores_on_validation_and_breaks_ties_late(tmp_path: Path) -> None:
+    from fccf_train.model import FusionNet
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(72, 64), pairs=30)
+    torch.manual_seed(0)
+    net = FusionNet()
+    paths = []
+    for name in ("early.pt", "late.pt"):
+        torch.save({"model": net.state_dict(), "ema": net.state_dict(), "config": net.cfg.to_dict()}, tmp_path / name)
+        paths.append(str(tmp_path / name))
+    res = gate.select_checkpoint(paths, root, log=lambda _: None, tasks=["VI-IR", "MED-SPECT"])
+    assert res["selected"] == paths[1]  # identical scores: the later checkpoint
+    cands = res["candidates"]
+    assert cands[paths[0]] == cands[paths[1]]
+    row = cands[paths[0]]["tasks"]["VI-IR"]
+    pairs, refs = gate._validation_refs(root, "VI-IR")
+    got = gate.evaluate_model(gate.load_model(paths[0]), pairs, 0.0, 1)
+    assert row == {"vs_mean": len(gate.wins(got, refs["mean"])), "vs_max": len(gate.wins(got, refs["max"]))}
