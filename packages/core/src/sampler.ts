@@ -67,6 +67,18 @@ export interface SamplerStepper {
   scaleModelInput?(x: FloatArray, i: number, out: FloatArray): FloatArray;
   step(modelOutput: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined): void;
   /**
+   * Optional fusion of `step` with the next `scaleModelInput`: performs step i and returns the
+   * model input of entry i + 1, exactly as `scaleModelInput(x, i + 1, out)` would after the step,
+   * in the same pass over the state. Only called when entry i + 1 exists.
+   */
+  stepScaled?(
+    modelOutput: FloatArray,
+    x: FloatArray,
+    i: number,
+    noise: NoiseSource | undefined,
+    out: FloatArray,
+  ): FloatArray;
+  /**
    * Called once, after the last step of the plan: the run's buffers are no longer needed (a
    * plugin may hand them to later runs).
    */
@@ -251,6 +263,42 @@ export class SamplerRun {
 
   /** Advances `x` in place by one plan entry, given the model output at {@link timestep}. */
   step(modelOutput: FloatArray, x: FloatArray, noise?: NoiseSource): void {
+    this.checkStep(modelOutput, x, noise);
+    this.stepper.step(modelOutput, x, this.index, noise);
+    this.advance();
+  }
+
+  /**
+   * `step`, then the model input for the next step (what {@link scaleModelInput} would return), or
+   * undefined when the run is complete. Samplers that scale their input (the VE ones) produce it in
+   * the same pass as the update, saving a pass over the state per step. Use it when nothing changes
+   * `x` between the step and the next model call, as in {@link runSampling}:
+   *
+   * @example
+   * ```ts
+   * let input = run.scaleModelInput(x);
+   * for (;;) {
+   *   const out = model(input, run.timestep);
+   *   const next = run.stepAndScale(out, x, noise);
+   *   if (!next) break;
+   *   input = next;
+   * }
+   * ```
+   */
+  stepAndScale(modelOutput: FloatArray, x: FloatArray, noise?: NoiseSource): FloatArray | undefined {
+    const fused = this.stepper.stepScaled;
+    if (!fused || this.index + 1 >= this.data.timesteps.length) {
+      this.step(modelOutput, x, noise);
+      return this.done ? undefined : this.scaleModelInput(x);
+    }
+    this.checkStep(modelOutput, x, noise);
+    this.scratch ??= emptyLike(x);
+    const input = fused.call(this.stepper, modelOutput, x, this.index, noise, this.scratch);
+    this.advance();
+    return input;
+  }
+
+  private checkStep(modelOutput: FloatArray, x: FloatArray, noise: NoiseSource | undefined): void {
     this.ensureNotDone();
     this.checkState(x);
     if (modelOutput.length !== x.length) {
@@ -259,7 +307,9 @@ export class SamplerRun {
     if (this.sampler.stochastic && !noise) {
       throw new TypeError(`sampler '${this.sampler.name}' is stochastic: pass a NoiseSource to step()`);
     }
-    this.stepper.step(modelOutput, x, this.index, noise);
+  }
+
+  private advance(): void {
     this.index++;
     if (this.done) this.stepper.release?.();
   }

@@ -43,11 +43,12 @@ export async function runSampling(
   }
   const calls = run.modelCalls;
   let call = 0;
-  while (!run.done) {
+  // The step also produces the next model input (one pass over the state instead of two).
+  let input = run.done ? undefined : run.scaleModelInput(x);
+  while (input) {
     const t = run.timestep;
-    const input = run.scaleModelInput(x);
     const out = await denoiser.predict({ data: input, dims }, t);
-    run.step(out, x, options.noise);
+    input = run.stepAndScale(out, x, options.noise);
     call++;
     options.onProgress?.({ call, calls, t });
   }

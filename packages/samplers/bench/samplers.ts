@@ -3,6 +3,7 @@
 import type { FloatArray } from "@fccf/core";
 import { createSampler, NoiseSchedule, SeededNoise } from "@fccf/core";
 import "../src/index.js";
+import { setWasmKernels } from "../src/kernels/kernel.js";
 
 const DIMS = [1, 3, 480, 640];
 const N = DIMS.reduce((a, b) => a * b);
@@ -58,21 +59,40 @@ function timeTrivial(): number {
 }
 
 /**
+ * How a run is driven: "loop" as runSampling drives it (scaleModelInput once, then stepAndScale,
+ * which gives the next model input from the same pass as the update), or "split" with separate
+ * scaleModelInput and step calls per model call.
+ */
+type Drive = "loop" | "split";
+
+/**
  * Sampler time per model call (model output precomputed): every step is timed in REPEATS runs of
  * STEPS steps; each step's best time is kept (other jobs share this machine's two cores, so the
  * minimum is the estimate of the sampler's own cost) and the mean over the run's steps reported.
+ * The first step's time includes the run's first input scaling.
  */
-function timeSampler(name: string, config: Record<string, unknown>): { ms: number; calls: number } {
+function timeSampler(
+  name: string,
+  config: Record<string, unknown>,
+  drive: Drive,
+): { ms: number; calls: number } {
   let best: number[] = [];
   for (let r = 0; r < REPEATS; r++) {
     const run = createSampler(name, schedule, config).plan(STEPS);
     const x = start.slice();
     const times: number[] = [];
-    while (!run.done) {
-      const t0 = performance.now();
-      run.scaleModelInput(x);
-      run.step(modelOut, x, bankNoise);
-      times.push(performance.now() - t0);
+    let t0 = performance.now();
+    let input: FloatArray | undefined = run.scaleModelInput(x);
+    while (input) {
+      if (drive === "loop") {
+        input = run.stepAndScale(modelOut, x, bankNoise);
+      } else {
+        run.step(modelOut, x, bankNoise);
+        input = run.done ? undefined : run.scaleModelInput(x);
+      }
+      const t1 = performance.now();
+      times.push(t1 - t0);
+      t0 = t1;
     }
     best = r === 0 ? times : best.map((b, i) => Math.min(b, times[i]!));
   }
@@ -103,13 +123,20 @@ const cases: [string, string, Record<string, unknown>, number | undefined][] = [
   ["PNDM", "pndm", {}, 5],
 ];
 
-// Warm up the JIT on every code path before timing.
-for (const [, name, config] of cases) timeSampler(name, config);
+// Warm up the JIT (JavaScript and WebAssembly) on every code path before timing.
+for (const [, name, config] of cases)
+  for (const drive of ["loop", "split"] as const) timeSampler(name, config, drive);
 const model = timeTrivial();
 const rows = cases.map(([label, name, config, target]) => {
-  const { ms, calls } = timeSampler(name, config);
-  return { label, calls, ms, target };
+  const { ms, calls } = timeSampler(name, config, "loop");
+  const split = timeSampler(name, config, "split").ms;
+  return { label, calls, ms, split, target, js: 0 };
 });
+// The JavaScript loops alone (no WebAssembly SIMD: the fallback), for reference.
+setWasmKernels(false);
+for (const [, name, config] of cases) timeSampler(name, config, "loop");
+for (const [k, [, name, config]] of cases.entries()) rows[k]!.js = timeSampler(name, config, "loop").ms;
+setWasmKernels(true);
 
 const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
@@ -121,14 +148,18 @@ console.log(
   `SeededNoise.fill of one state (drawn by stochastic samplers, not included below): ${timeRng().toFixed(1)} ms\n`,
 );
 console.log(
-  `${pad("sampler", 24)}${lpad("calls", 6)}${lpad("ms/call", 9)}${lpad("ms/step", 9)}${lpad("x model", 9)}${lpad("target", 9)}  ok`,
+  `${pad("sampler", 24)}${lpad("calls", 6)}${lpad("ms/call", 9)}${lpad("ms/step", 9)}${lpad("x model", 9)}${lpad("target", 9)}  ok${lpad("split", 8)}${lpad("js", 8)}`,
 );
 for (const r of rows) {
   // Two-call samplers take 2 calls per step (Heun, KDPM2); PNDM's warm-up takes 4 per step.
-  const perStep = (r.ms * r.calls) / STEPS;
-  const ok = r.target === undefined ? "" : perStep <= r.target ? "yes" : "NO";
+  const perStep = (ms: number) => (ms * r.calls) / STEPS;
+  const ok = r.target === undefined ? "  " : perStep(r.ms) <= r.target ? "yes" : "NO";
   console.log(
-    `${pad(r.label, 24)}${lpad(String(r.calls), 6)}${lpad(r.ms.toFixed(2), 9)}${lpad(perStep.toFixed(2), 9)}${lpad((r.ms / model).toFixed(2), 9)}${lpad(r.target === undefined ? "-" : `<= ${r.target}`, 9)}  ${ok}`,
+    `${pad(r.label, 24)}${lpad(String(r.calls), 6)}${lpad(r.ms.toFixed(2), 9)}${lpad(perStep(r.ms).toFixed(2), 9)}${lpad((r.ms / model).toFixed(2), 9)}${lpad(r.target === undefined ? "-" : `<= ${r.target}`, 9)}  ${pad(ok, 3)}${lpad(perStep(r.split).toFixed(2), 7)}${lpad(perStep(r.js).toFixed(2), 8)}`,
   );
 }
-console.log("\nx model: sampler time per call / one pass of the trivial model over the same tensor.");
+console.log(
+  "\nx model: sampler time per call / one pass of the trivial model over the same tensor.\n" +
+    "ms/step: driven as runSampling drives a run (the update also gives the next model input);\n" +
+    "split: scaleModelInput and step called separately; js: the JavaScript loops (no WebAssembly SIMD).",
+);

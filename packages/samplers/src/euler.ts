@@ -1,18 +1,17 @@
 // Euler's method on the PF-ODE in VE variables (Karras et al. 2022, Algorithm 2 with its optional
 // churn), diffusers `EulerDiscreteScheduler` semantics: x <- x + (x - D(x; s)) / s * (s_next - s);
 // with sChurn > 0 the level is first raised to s_hat = s (1 + gamma) by fresh noise.
-import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, SamplerPlugin } from "@fccf/core";
+import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { conversion, option } from "@fccf/core";
 import {
-  Buffers,
   fixedOption,
   predictionOption,
   sigmaSpacingOptions,
   spacingOption,
   stepsOffsetOption,
 } from "./common.js";
-import { Arena, Kernel } from "./kernels/kernel.js";
-import { scaleVeInput, veBase } from "./ve-plan.js";
+import { Arena } from "./kernels/kernel.js";
+import { VeKernel, veBase, veStepper } from "./ve-plan.js";
 
 const options = {
   predictionType: predictionOption(),
@@ -43,48 +42,45 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
 
 // The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
 const EULER = "x = xv + (xv - (px * xv + po * out) * q) * k;";
-const STEP = new Kernel("x out", "px po q k", `xv = x; ${EULER}`);
-const CHURN = new Kernel("x out z", "px po q k up", `xv = x + z * up; ${EULER}`);
+const STEP = new VeKernel("x out", "px po q k", `xv = x; ${EULER}`);
+const CHURN = new VeKernel("x out z", "px po q k up", `xv = x + z * up; ${EULER}`);
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const arena = new Arena(2);
-  const buf = new Buffers(arena);
   const steps = p.levels.length - 1;
-  return {
-    scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
-    release: () => arena.release(),
-    step(out: FloatArray, x: FloatArray, i: number, noise: NoiseSource | undefined) {
-      const s = p.levels[i]!;
-      const gamma = c.sTmin <= s && s <= c.sTmax ? Math.min(c.sChurn / steps, 2 ** 0.5 - 1) : 0;
-      if (gamma > 0) {
-        churnStep(c, arena, out, x, s, s * (gamma + 1), p.levels[i + 1]!, buf.get(0, x), noise!);
-        return;
-      }
-      const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, s);
-      // (x - x0) / s * dt, with the division folded into one factor.
-      const k = (p.levels[i + 1]! - s) / s;
-      if (arena.run(STEP, [x, out], [px, po, q, k])) return;
-      for (let j = 0; j < x.length; j++) {
-        const xv = x[j]!;
-        x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
-      }
-    },
-  };
+  return veStepper(p.levels, arena, 1, (out, x, i, noise, inp, ks) => {
+    const s = p.levels[i]!;
+    const gamma = c.sTmin <= s && s <= c.sTmax ? Math.min(c.sChurn / steps, 2 ** 0.5 - 1) : 0;
+    if (gamma > 0) {
+      const z = arena.array(0, x);
+      noise!.fill(z);
+      return churnStep(c, arena, out, x, z, s, s * (gamma + 1), p.levels[i + 1]!, inp, ks);
+    }
+    const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, s);
+    // (x - x0) / s * dt, with the division folded into one factor.
+    const k = (p.levels[i + 1]! - s) / s;
+    if (STEP.run(arena, [x, out], [px, po, q, k], inp, ks)) return inp !== undefined;
+    for (let j = 0; j < x.length; j++) {
+      const xv = x[j]!;
+      x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
+    }
+    return false;
+  });
 }
 
-/** An Euler step from the raised level sHat after adding noise of std sqrt(sHat^2 - s^2). */
+/** An Euler step from the raised level sHat after adding the noise z of std sqrt(sHat^2 - s^2). */
 function churnStep(
   c: Config,
   arena: Arena,
   out: FloatArray,
   x: FloatArray,
+  z: FloatArray,
   s: number,
   sHat: number,
   next: number,
-  z: FloatArray,
-  noise: NoiseSource,
-): void {
-  noise.fill(z);
+  inp: FloatArray | undefined,
+  ks: number | undefined,
+): boolean {
   const up = c.sNoise * (sHat ** 2 - s ** 2) ** 0.5;
   // The eps parameterisation is read at sHat; v at the level the input was scaled for (diffusers).
   const { px, po, q } =
@@ -92,11 +88,12 @@ function churnStep(
       ? conversion(c.predictionType, "ve-x0", 1, s)
       : conversion(c.predictionType, "ve-x0", 1, sHat);
   const k = (next - sHat) / sHat;
-  if (arena.run(CHURN, [x, out, z], [px, po, q, k, up])) return;
+  if (CHURN.run(arena, [x, out, z], [px, po, q, k, up], inp, ks)) return inp !== undefined;
   for (let j = 0; j < x.length; j++) {
     const xv = x[j]! + z[j]! * up;
     x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
   }
+  return false;
 }
 
 /** Euler (first order; stochastic with sChurn > 0). Alias: Euler. */

@@ -1,17 +1,11 @@
 // KDPM2 (k-diffusion `sample_dpm_2`, diffusers `KDPM2DiscreteScheduler`): a midpoint method in
 // log-sigma. Euler to the geometric midpoint sigma_mid = sqrt(s * s_next), evaluate there, then take
 // the full step from the start with that derivative. Two model calls per step.
-import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
+import type { ConfigOf, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { conversion, lerpHalf } from "@fccf/core";
-import {
-  Buffers,
-  predictionOption,
-  sigmaSpacingOptions,
-  spacingOption,
-  stepsOffsetOption,
-} from "./common.js";
-import { Arena, Kernel } from "./kernels/kernel.js";
-import { scaleVeInput, veBase } from "./ve-plan.js";
+import { predictionOption, sigmaSpacingOptions, spacingOption, stepsOffsetOption } from "./common.js";
+import { Arena } from "./kernels/kernel.js";
+import { VeKernel, veBase, veStepper } from "./ve-plan.js";
 
 const options = {
   predictionType: predictionOption(),
@@ -41,12 +35,12 @@ function plan(schedule: NoiseSchedule, c: Config, steps: number): PlanData {
 }
 
 // The update loops below as WebAssembly kernels (kernels/kernel.ts), same expressions.
-const FIRST = new Kernel(
+const FIRST = new VeKernel(
   "x out saved",
   "px po q k",
   "xv = x; saved = xv; x = xv + (xv - (px * xv + po * out) * q) * k;",
 );
-const SECOND = new Kernel(
+const SECOND = new VeKernel(
   "x out saved",
   "px po q k",
   "xv = x; x = saved + (xv - (px * xv + po * out) * q) * k;",
@@ -54,34 +48,30 @@ const SECOND = new Kernel(
 
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) {
   const arena = new Arena(2);
-  const buf = new Buffers(arena);
-  return {
-    scaleModelInput: (x: FloatArray, i: number) => scaleVeInput(x, p.levels[i]!, buf.get(1, x), arena),
-    release: () => arena.release(),
-    step(out: FloatArray, x: FloatArray, i: number) {
-      const saved = buf.get(0, x);
-      if ((i - begin) % 2 === 0) {
-        const sigma = p.levels[i]!;
-        const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
-        const k = (p.levels[i + 1]! - sigma) / sigma;
-        if (arena.run(FIRST, [x, out, saved], [px, po, q, k])) return;
-        for (let j = 0; j < x.length; j++) {
-          const xv = x[j]!;
-          saved[j] = xv;
-          x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
-        }
-      } else {
-        const mid = p.levels[i]!;
-        const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, mid);
-        const k = (p.levels[i + 1]! - p.levels[i - 1]!) / mid;
-        if (arena.run(SECOND, [x, out, saved], [px, po, q, k])) return;
-        for (let j = 0; j < x.length; j++) {
-          const xv = x[j]!;
-          x[j] = saved[j]! + (xv - (px * xv + po * out[j]!) * q) * k;
-        }
+  return veStepper(p.levels, arena, 1, (out, x, i, _noise, inp, ks) => {
+    const saved = arena.array(0, x);
+    if ((i - begin) % 2 === 0) {
+      const sigma = p.levels[i]!;
+      const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
+      const k = (p.levels[i + 1]! - sigma) / sigma;
+      if (FIRST.run(arena, [x, out, saved], [px, po, q, k], inp, ks)) return inp !== undefined;
+      for (let j = 0; j < x.length; j++) {
+        const xv = x[j]!;
+        saved[j] = xv;
+        x[j] = xv + (xv - (px * xv + po * out[j]!) * q) * k;
       }
-    },
-  };
+      return false;
+    }
+    const mid = p.levels[i]!;
+    const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, mid);
+    const k = (p.levels[i + 1]! - p.levels[i - 1]!) / mid;
+    if (SECOND.run(arena, [x, out, saved], [px, po, q, k], inp, ks)) return inp !== undefined;
+    for (let j = 0; j < x.length; j++) {
+      const xv = x[j]!;
+      x[j] = saved[j]! + (xv - (px * xv + po * out[j]!) * q) * k;
+    }
+    return false;
+  });
 }
 
 /** KDPM2 (second order, two model calls per step). */

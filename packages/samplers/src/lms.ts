@@ -1,7 +1,7 @@
 // Linear multistep (k-diffusion `sample_lms`, diffusers `LMSDiscreteScheduler`): the derivative
 // (x - D)/sigma of the last `lmsOrder` levels is interpolated by a Lagrange polynomial in sigma and
 // integrated exactly over [sigma_i, sigma_{i+1}] (Gauss-Legendre, exact for these degrees).
-import type { ConfigOf, FloatArray, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
+import type { ConfigOf, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { conversion, option } from "@fccf/core";
 import {
   History,
@@ -10,8 +10,8 @@ import {
   spacingOption,
   stepsOffsetOption,
 } from "./common.js";
-import { Arena, Kernel } from "./kernels/kernel.js";
-import { scaleVeInput, veBase } from "./ve-plan.js";
+import { Arena } from "./kernels/kernel.js";
+import { VeKernel, veBase, veStepper } from "./ve-plan.js";
 
 const options = {
   predictionType: predictionOption(),
@@ -58,7 +58,7 @@ export function lmsCoefficient(levels: readonly number[], order: number, i: numb
 }
 
 // The update loop below as a WebAssembly kernel (kernels/kernel.ts), same expression.
-const STEP = new Kernel(
+const STEP = new VeKernel(
   "x out slot d1 d2 d3",
   "px po q inv c0 c1 c2 c3",
   "xv = x; d = (xv - (px * xv + po * out) * q) * inv; v = xv + c0 * d + c1 * d1 + c2 * d2 + c3 * d3;" +
@@ -68,34 +68,31 @@ const STEP = new Kernel(
 function start(_schedule: NoiseSchedule, c: Config, p: PlanData) {
   const arena = new Arena(c.lmsOrder + 1);
   const derivatives = new History(c.lmsOrder, arena);
-  return {
-    scaleModelInput: (x: FloatArray, i: number) =>
-      scaleVeInput(x, p.levels[i]!, arena.array(c.lmsOrder, x), arena),
-    release: () => arena.release(),
-    step(out: FloatArray, x: FloatArray, i: number) {
-      const sigma = p.levels[i]!;
-      const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
-      const past = Array.from({ length: Math.min(derivatives.length, c.lmsOrder - 1) }, (_, k) =>
-        derivatives.at(k + 1),
-      );
-      const order = past.length + 1;
-      const coeffs = Array.from({ length: order }, (_, k) => lmsCoefficient(p.levels, order, i, k));
-      const slot = derivatives.advance(x);
-      const inv = 1 / sigma;
-      const c0 = coeffs[0]!;
-      const [c1, c2, c3] = [coeffs[1] ?? 0, coeffs[2] ?? 0, coeffs[3] ?? 0];
-      const [d1, d2, d3] = [past[0] ?? slot, past[1] ?? slot, past[2] ?? slot];
-      if (arena.run(STEP, [x, out, slot, d1, d2, d3], [px, po, q, inv, c0, c1, c2, c3])) return;
-      for (let j = 0; j < x.length; j++) {
-        const xv = x[j]!;
-        const d = (xv - (px * xv + po * out[j]!) * q) * inv;
-        // Read the older derivatives before the slot (possibly the oldest one) is overwritten.
-        const v = xv + c0 * d + c1 * d1[j]! + c2 * d2[j]! + c3 * d3[j]!;
-        slot[j] = d;
-        x[j] = v;
-      }
-    },
-  };
+  return veStepper(p.levels, arena, c.lmsOrder, (out, x, i, _noise, inp, ks) => {
+    const sigma = p.levels[i]!;
+    const { px, po, q } = conversion(c.predictionType, "ve-x0", 1, sigma);
+    const past = Array.from({ length: Math.min(derivatives.length, c.lmsOrder - 1) }, (_, k) =>
+      derivatives.at(k + 1),
+    );
+    const order = past.length + 1;
+    const coeffs = Array.from({ length: order }, (_, k) => lmsCoefficient(p.levels, order, i, k));
+    const slot = derivatives.advance(x);
+    const inv = 1 / sigma;
+    const c0 = coeffs[0]!;
+    const [c1, c2, c3] = [coeffs[1] ?? 0, coeffs[2] ?? 0, coeffs[3] ?? 0];
+    const [d1, d2, d3] = [past[0] ?? slot, past[1] ?? slot, past[2] ?? slot];
+    const arrays = [x, out, slot, d1, d2, d3];
+    if (STEP.run(arena, arrays, [px, po, q, inv, c0, c1, c2, c3], inp, ks)) return inp !== undefined;
+    for (let j = 0; j < x.length; j++) {
+      const xv = x[j]!;
+      const d = (xv - (px * xv + po * out[j]!) * q) * inv;
+      // Read the older derivatives before the slot (possibly the oldest one) is overwritten.
+      const v = xv + c0 * d + c1 * d1[j]! + c2 * d2[j]! + c3 * d3[j]!;
+      slot[j] = d;
+      x[j] = v;
+    }
+    return false;
+  });
 }
 
 /** LMS (linear multistep, up to 4th order). Alias: LMS. */

@@ -1,7 +1,7 @@
 // A sampler published outside fccf: the fixture package depends on @fccf/core only and registers
 // its plugin on import; it then works through the same API as the built-ins.
 import { readFileSync } from "node:fs";
-import { createSampler, NoiseSchedule, SeededNoise, samplers } from "@fccf/core";
+import { createSampler, NoiseSchedule, runSampling, SeededNoise, samplers } from "@fccf/core";
 import { ralston } from "fccf-sampler-example";
 import { describe, expect, it } from "vitest";
 import { exactPfOde, fixtureMean, GaussianModel } from "../src/index.js";
@@ -40,5 +40,19 @@ describe("third-party sampler package", () => {
       run.step(model.evaluate(run.scaleModelInput(x), run.timestep), x);
     const exact = exactPfOde(start, mu, 0.5, run.levels[0]!, run.levels[run.stepIndex]!, "VE");
     expect(Math.max(...exact.map((e, i) => Math.abs(e - x[i]!)))).toBeLessThan(5e-3);
+  });
+
+  it("runs in runSampling, whose fused step falls back to step + scaleModelInput for it", async () => {
+    const schedule = NoiseSchedule.fromConfig();
+    const model = new GaussianModel(schedule.sigmas, fixtureMean(24), 0.5, "epsilon");
+    const start = new Float64Array(24);
+    new SeededNoise(3).fill(start);
+    const manual = start.slice();
+    const run = createSampler("ralston", schedule).plan(6);
+    while (!run.done) run.step(model.evaluate(run.scaleModelInput(manual), run.timestep), manual);
+    const looped = start.slice();
+    await runSampling(createSampler("ralston", schedule).plan(6), model, looped, [24]);
+    expect(Array.from(looped)).toEqual(Array.from(manual));
+    expect(looped.some((v, i) => v !== start[i])).toBe(true);
   });
 });

@@ -82,6 +82,12 @@ export function assemble(program: Program, type: ElementType): Uint8Array<ArrayB
   const TMP = I + 1;
   const splat = (s: number) => TMP + 1 + s;
   const local = (l: number, high: boolean) => TMP + 1 + nS + l + (high ? nL : 0);
+  // The value just stored to array a, for later statements reading a (see forwardedStores).
+  const forward = (a: number, high: boolean) => TMP + 1 + nS + 2 * nL + a + (high ? nA : 0);
+  const DL = TMP + 1 + nS + 2 * nL + 2 * nA;
+  const DH = DL + 1;
+  const forwards = forwardedStores(program);
+  const forwarded = new Array<boolean>(nA).fill(false);
   const f32 = type === "f32";
   // Bytes per iteration (4 elements) and the offset of the high half for float64 arrays.
   const step = f32 ? 16 : 32;
@@ -100,7 +106,7 @@ export function assemble(program: Program, type: ElementType): Uint8Array<ArrayB
       case "num":
         return simd(V128_CONST, ...f64Bytes(n.v), ...f64Bytes(n.v));
       case "array":
-        return load(n.i, high);
+        return forwarded[n.i] ? get(forward(n.i, high)) : load(n.i, high);
       case "scalar":
         return get(splat(n.i));
       case "local":
@@ -125,18 +131,39 @@ export function assemble(program: Program, type: ElementType): Uint8Array<ArrayB
   // while (i < bytes) { statements on elements i .. i + 3; i += step }
   body.push(0x02, 0x40, 0x03, 0x40);
   body.push(...get(I), ...get(BYTES), I32_GE_U, 0x0d, 1);
-  for (const st of program.statements) {
+  const tee = (l: number) => [0x22, ...uleb(l)];
+  const set = (l: number) => [LOCAL_SET, ...uleb(l)];
+  for (const [k, st] of program.statements.entries()) {
     if (st.k === "let") {
-      body.push(...emit(st.e, false), LOCAL_SET, ...uleb(local(st.local, false)));
-      body.push(...emit(st.e, true), LOCAL_SET, ...uleb(local(st.local, true)));
-    } else if (f32) {
-      const round = simd(F32X4_DEMOTE_F64X2_ZERO);
-      body.push(...address(st.array), ...emit(st.e, false), ...round, ...emit(st.e, true), ...round);
-      body.push(...simd(I8X16_SHUFFLE, ...JOIN_LOWS), ...simd(V128_STORE, 4, 0));
-    } else {
-      body.push(...address(st.array), ...emit(st.e, false), ...simd(V128_STORE, 4, 0));
-      body.push(...address(st.array), ...emit(st.e, true), ...simd(V128_STORE, 4, 16));
+      body.push(...emit(st.e, false), ...set(local(st.local, false)));
+      body.push(...emit(st.e, true), ...set(local(st.local, true)));
+      continue;
     }
+    const a = st.array;
+    const keep = forwards[k]!;
+    if (f32) {
+      const round = simd(F32X4_DEMOTE_F64X2_ZERO);
+      const [lo, hi] = keep ? [tee(DL), tee(DH)] : [[], []];
+      body.push(...address(a), ...emit(st.e, false), ...round, ...lo, ...emit(st.e, true), ...round, ...hi);
+      body.push(...simd(I8X16_SHUFFLE, ...JOIN_LOWS), ...simd(V128_STORE, 4, 0));
+      if (keep) {
+        // The stored float32 values widened again: what a load of a would give, without the load.
+        const widen = simd(F64X2_PROMOTE_LOW_F32X4);
+        body.push(
+          ...get(DL),
+          ...widen,
+          ...set(forward(a, false)),
+          ...get(DH),
+          ...widen,
+          ...set(forward(a, true)),
+        );
+      }
+    } else {
+      const [lo, hi] = keep ? [tee(forward(a, false)), tee(forward(a, true))] : [[], []];
+      body.push(...address(a), ...emit(st.e, false), ...lo, ...simd(V128_STORE, 4, 0));
+      body.push(...address(a), ...emit(st.e, true), ...hi, ...simd(V128_STORE, 4, 16));
+    }
+    if (keep) forwarded[a] = true;
   }
   body.push(...get(I), 0x41, ...sleb(step), I32_ADD, LOCAL_SET, ...uleb(I));
   body.push(0x0c, 0, END, END, END);
@@ -144,7 +171,7 @@ export function assemble(program: Program, type: ElementType): Uint8Array<ArrayB
   const params = [...new Array<number>(nA + 1).fill(I32), ...new Array<number>(nS).fill(F64)];
   const localDecls: number[][] = [
     [1, I32],
-    [...uleb(1 + nS + 2 * nL), V128],
+    [...uleb(1 + nS + 2 * nL + 2 * nA + 2), V128],
   ];
   const code = [...vec(localDecls), ...body];
   const bytes = [
@@ -156,6 +183,33 @@ export function assemble(program: Program, type: ElementType): Uint8Array<ArrayB
     ...section(10, vec([[...uleb(code.length), ...code]])),
   ];
   return new Uint8Array(bytes);
+}
+
+function reads(n: Node, array: number): boolean {
+  switch (n.k) {
+    case "array":
+      return n.i === array;
+    case "neg":
+    case "abs":
+      return reads(n.a, array);
+    case "bin":
+    case "min":
+    case "max":
+      return reads(n.a, array) || reads(n.b, array);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Per statement: whether it stores to an array that a later statement reads under the same name.
+ * Such reads take the stored value from registers instead of memory: a load right after a store to
+ * the same address costs these kernels about half a pass (store forwarding of vector stores). Only
+ * valid while no other written name is the same array; {@link Arena.run} checks that.
+ */
+export function forwardedStores(program: Program): boolean[] {
+  const st = program.statements;
+  return st.map((s, k) => s.k === "store" && st.slice(k + 1).some((t) => reads(t.e, s.array)));
 }
 
 function sleb(n: number): number[] {

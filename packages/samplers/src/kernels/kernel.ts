@@ -7,7 +7,7 @@
 // reference the tests compare the kernels against, bit for bit.
 import type { FloatArray } from "@fccf/core";
 import { emptyLike } from "@fccf/core";
-import { assemble, ELEMENTS_PER_ITERATION, type ElementType } from "./assemble.js";
+import { assemble, ELEMENTS_PER_ITERATION, type ElementType, forwardedStores } from "./assemble.js";
 import { type Program, parseKernel } from "./parse.js";
 
 type KernelFn = (...args: number[]) => void;
@@ -34,11 +34,19 @@ export function wasmKernelsActive(): boolean {
  */
 export class Kernel {
   readonly program: Program;
+  /** Arrays whose stored values later statements take from registers (see forwardedStores). */
+  readonly forwarded: readonly number[];
   private readonly modules: Partial<Record<ElementType, WebAssembly.Module>> = {};
 
   constructor(arrays: string, scalars: string, body: string) {
     const names = (s: string) => s.split(/\s+/).filter((t) => t.length > 0);
     this.program = parseKernel(names(arrays), names(scalars), body);
+    const st = this.program.statements;
+    this.forwarded = [
+      ...new Set(
+        forwardedStores(this.program).flatMap((f, k) => (f ? [(st[k] as { array: number }).array] : [])),
+      ),
+    ];
   }
 
   /** The compiled module for an element type; undefined when this engine cannot compile it. */
@@ -59,6 +67,8 @@ export class Kernel {
 
 /** Regions for arrays passed in from outside an arena (the state, the model output), per call. */
 const STAGING = 3;
+/** Offset between consecutive regions modulo 4 KiB: 5 cache lines, distinct for up to 12 regions. */
+const REGION_SKEW = 320;
 
 /** A WebAssembly memory with the kernel instances bound to it (one per kernel and element type). */
 interface Space {
@@ -188,6 +198,12 @@ export class Arena {
       if (p.writes[k]) written[s] = true;
       bases.push((this.capacity + s) * this.regionBytes);
     }
+    // A forwarded array must not be written under another name too (the registers would be stale).
+    for (const f of kernel.forwarded) {
+      for (let k = 0; k < arrays.length; k++) {
+        if (k !== f && p.writes[k] && bases[k] === bases[f]) return false;
+      }
+    }
     let fn = space.fns.get(kernel);
     if (!fn) {
       const module = kernel.module(this.type);
@@ -227,7 +243,10 @@ export class Arena {
     this.type = type;
     if (this.failed || !wasmKernelsActive()) return;
     const padded = Math.ceil(like.length / ELEMENTS_PER_ITERATION) * ELEMENTS_PER_ITERATION;
-    this.regionBytes = Math.ceil((padded * (type === "f32" ? 4 : 8)) / 16) * 16;
+    // Regions a few cache lines apart modulo 4 KiB: arrays at equal offsets modulo 4 KiB make the
+    // CPU's load/store disambiguation stall the kernels (4K aliasing), up to 2x here.
+    const bytes = padded * (type === "f32" ? 4 : 8);
+    this.regionBytes = Math.ceil(bytes / 4096) * 4096 + REGION_SKEW;
     this.space = acquire((this.capacity + STAGING) * this.regionBytes, type);
     // Too large for a wasm32 memory here: this run uses plain arrays and the JavaScript loops.
     if (!this.space) this.failed = true;
