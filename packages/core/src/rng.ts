@@ -87,7 +87,78 @@ export class SeededNoise implements NoiseSource {
   }
 
   fill(out: FloatArray): void {
-    for (let i = 0; i < out.length; i++) out[i] = this.nextGaussian();
+    // nextGaussian unrolled into one loop over local state: the same draws in the same order
+    // (u of each pair, then v or the spare), several times faster than a call per value.
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.hasSpare) {
+      out[i++] = this.spare;
+      this.hasSpare = false;
+    }
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    while (i < n) {
+      let u: number;
+      let v: number;
+      let s: number;
+      do {
+        // Four xoshiro128** outputs: the high 27 and low 26 bits of u, then of v.
+        let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+        let t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 11);
+        const uh = r >>> 5;
+        r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+        t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 11);
+        const ul = r >>> 6;
+        r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+        t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 11);
+        const vh = r >>> 5;
+        r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+        t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 11);
+        const vl = r >>> 6;
+        // (k / 2^53) * 2 - 1 as in nextSigned: scaling by a power of two is exact either way.
+        u = (uh * 67108864 + ul) * TWO_POW_M52 - 1;
+        v = (vh * 67108864 + vl) * TWO_POW_M52 - 1;
+        s = u * u + v * v;
+      } while (s >= 1 || s === 0);
+      const m = Math.sqrt((-2 * logNormal(s, 0)) / s);
+      out[i++] = u * m;
+      if (i < n) {
+        out[i++] = v * m;
+      } else {
+        this.spare = v * m;
+        this.hasSpare = true;
+      }
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
   }
 }
 
@@ -123,7 +194,18 @@ function rotl(x: number, k: number): number {
 
 const LN2 = Math.LN2;
 const SQRT1_2 = Math.SQRT1_2;
-const scratch = new DataView(new ArrayBuffer(8));
+const TWO_POW_M52 = 2 ** -52;
+const bits = new Float64Array(1);
+const words = new Uint32Array(bits.buffer);
+// Index of the word holding the sign and exponent (the high word) on this platform.
+const HI = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f ? 1 : 0;
+/** 1 / (2k + 1), k = 0..13: the atanh series terms, computed once instead of per call. */
+const S = Float64Array.from({ length: 14 }, (_, k) => 1 / (2 * k + 1));
+/** POW2[k] = 2^(k - 1023), k = 0..2046 (exact: repeated doubling). */
+const POW2 = new Float64Array(2047);
+POW2[1023] = 1;
+for (let k = 1024; k < 2047; k++) POW2[k] = POW2[k - 1]! * 2;
+for (let k = 1022; k >= 0; k--) POW2[k] = POW2[k + 1]! / 2;
 
 /**
  * Natural log of a positive finite double using only exactly-rounded operations, so every engine
@@ -133,24 +215,38 @@ const scratch = new DataView(new ArrayBuffer(8));
 export function portableLog(x: number): number {
   if (!(x > 0) || !Number.isFinite(x))
     throw new RangeError(`portableLog needs a positive finite number, got ${x}`);
-  let e = 0;
-  if (x < 2.2250738585072014e-308) {
-    x *= 2 ** 54; // subnormal: normalise first
-    e = -54;
-  }
-  scratch.setFloat64(0, x);
-  const hi = scratch.getUint32(0);
-  e += ((hi >>> 20) & 0x7ff) - 1023;
-  scratch.setUint32(0, (hi & 0x800fffff) | (1023 << 20)); // exponent := 0, m in [1, 2)
-  let m = scratch.getFloat64(0);
+  // Subnormal: normalise first.
+  return x < 2.2250738585072014e-308 ? logNormal(x * 2 ** 54, -54) : logNormal(x, 0);
+}
+
+/** portableLog of a normal positive double x * 2^e0 (no checks). */
+function logNormal(x: number, e0: number): number {
+  bits[0] = x;
+  let e = e0 + ((words[HI]! >>> 20) & 0x7ff) - 1023;
+  // m = x / 2^e in [1, 2): scaling by a power of two is exact (the same bits as setting the
+  // exponent field, without writing it back through memory).
+  let m = x * POW2[1023 - (e - e0)]!;
   if (m >= 2 * SQRT1_2) {
     m /= 2;
     e += 1;
   }
   const r = (m - 1) / (m + 1);
   const r2 = r * r;
-  // Horner form of sum_{k>=0} r^(2k) / (2k+1); 13 terms reach 1e-19 for |r| <= 0.172.
-  let sum = 1 / 27;
-  for (let k = 12; k >= 0; k--) sum = 1 / (2 * k + 1) + r2 * sum;
+  // Horner form of sum_{k>=0} r^(2k) / (2k+1), k = 13 down to 0 (13 terms reach 1e-19 for
+  // |r| <= 0.172), unrolled.
+  let sum = S[13]!;
+  sum = S[12]! + r2 * sum;
+  sum = S[11]! + r2 * sum;
+  sum = S[10]! + r2 * sum;
+  sum = S[9]! + r2 * sum;
+  sum = S[8]! + r2 * sum;
+  sum = S[7]! + r2 * sum;
+  sum = S[6]! + r2 * sum;
+  sum = S[5]! + r2 * sum;
+  sum = S[4]! + r2 * sum;
+  sum = S[3]! + r2 * sum;
+  sum = S[2]! + r2 * sum;
+  sum = S[1]! + r2 * sum;
+  sum = S[0]! + r2 * sum;
   return e * LN2 + 2 * r * sum;
 }
