@@ -105,15 +105,16 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
       const cur = buf.get(0, x);
       const acc = buf.get(1, x);
       const len = x.length;
-      if (counter < p.prkCount) {
+      // This call's position in the run (counted here, so every path below may return early).
+      const call = counter++;
+      if (call < p.prkCount) {
         // Runge-Kutta warm-up: four evaluations per step, all transferred from the step's start.
-        const phase = counter % 4;
-        const prevT = tCall - (counter % 2 ? 0 : Math.floor(p.ratio / 2));
-        const [cs, ce] = transfer(p.timesteps[Math.floor(counter / 4) * 4]!, prevT);
+        const phase = call % 4;
+        const prevT = tCall - (call % 2 ? 0 : Math.floor(p.ratio / 2));
+        const [cs, ce] = transfer(p.timesteps[Math.floor(call / 4) * 4]!, prevT);
         if (phase === 0) {
           const slot = ets.advance(x);
-          if (arena.run(PRK_FIRST, [x, out, slot, acc, cur], [px, po, q, cs, ce, SIXTH]))
-            return void counter++;
+          if (arena.run(PRK_FIRST, [x, out, slot, acc, cur], [px, po, q, cs, ce, SIXTH])) return;
           for (let j = 0; j < len; j++) {
             const xv = x[j]!;
             const e = (px * xv + po * out[j]!) * q;
@@ -123,14 +124,14 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
             x[j] = cs * xv - ce * e;
           }
         } else if (phase < 3) {
-          if (arena.run(PRK_MID, [x, out, acc, cur], [px, po, q, cs, ce, THIRD])) return void counter++;
+          if (arena.run(PRK_MID, [x, out, acc, cur], [px, po, q, cs, ce, THIRD])) return;
           for (let j = 0; j < len; j++) {
             const e = (px * x[j]! + po * out[j]!) * q;
             acc[j] = acc[j]! + e * THIRD;
             x[j] = cs * cur[j]! - ce * e;
           }
         } else {
-          if (arena.run(PRK_LAST, [x, out, acc, cur], [px, po, q, cs, ce, SIXTH])) return void counter++;
+          if (arena.run(PRK_LAST, [x, out, acc, cur], [px, po, q, cs, ce, SIXTH])) return;
           for (let j = 0; j < len; j++) {
             const e = (px * x[j]! + po * out[j]!) * q;
             x[j] = cs * cur[j]! - ce * (acc[j]! + e * SIXTH);
@@ -141,7 +142,7 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
         // redoes the first step with the average of both outputs.
         let t = tCall;
         let prevT = t - p.ratio;
-        const restart = counter === 1;
+        const restart = call === 1;
         if (restart) {
           prevT = t;
           t = t + p.ratio;
@@ -149,7 +150,7 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
         const olds = Array.from({ length: Math.min(ets.length, 3) }, (_, k) => ets.at(k + 1));
         const count = restart ? ets.length : ets.length + 1;
         let w: number[];
-        if (count === 1 && counter === 0) w = [1];
+        if (count === 1 && call === 0) w = [1];
         else if (count === 1) w = [0.5, 0.5];
         else if (count === 2) w = [1.5, -0.5];
         else if (count === 3) w = [23 / 12, -16 / 12, 5 / 12];
@@ -159,10 +160,10 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
         const [cs, ce] = transfer(t, prevT);
         const [e1, e2, e3] = [olds[0] ?? out, olds[1] ?? out, olds[2] ?? out];
         const [w0, w1, w2, w3] = [w[0]!, w[1] ?? 0, w[2] ?? 0, w[3] ?? 0];
-        const saveStart = counter === 0;
+        const saveStart = call === 0;
         const kernelArrays = [x, out, slot, cur, from, e1, e2, e3];
         const kernelScalars = [px, po, q, cs, ce, w0, w1, w2, w3];
-        if (arena.run(saveStart ? PLMS_SAVE : PLMS, kernelArrays, kernelScalars)) return void counter++;
+        if (arena.run(saveStart ? PLMS_SAVE : PLMS, kernelArrays, kernelScalars)) return;
         for (let j = 0; j < len; j++) {
           const xv = x[j]!;
           const e = (px * xv + po * out[j]!) * q;
@@ -172,7 +173,6 @@ function start(schedule: NoiseSchedule, c: Config, data: PlanData) {
           x[j] = cs * from[j]! - ce * comb;
         }
       }
-      counter++;
     },
   };
 }
