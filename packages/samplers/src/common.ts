@@ -114,6 +114,22 @@ export class History {
   }
 }
 
+const pick = new Float64Array(2);
+
+/**
+ * min(max(e, lo), hi) exactly as the kernels compute it (`m = e < lo ? lo : e`, then
+ * `hi < m ? hi : m`), without branches: when clipping is frequent and unpredictable a
+ * compare-and-branch mispredicts, and V8 compiles Math.min / Math.max to branches (3x slower here).
+ */
+export function clamp(e: number, lo: number, hi: number): number {
+  pick[0] = e;
+  pick[1] = lo;
+  const m = pick[Number(e < lo)]!;
+  pick[0] = m;
+  pick[1] = hi;
+  return pick[Number(hi < m)]!;
+}
+
 /** VP scales of a VE level (diffusers `_sigma_to_alpha_sigma_t`). */
 export function alphaSigma(level: number): [number, number] {
   const alpha = 1 / (level * level + 1) ** 0.5;

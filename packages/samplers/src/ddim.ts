@@ -4,6 +4,7 @@ import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, Sample
 import { option } from "@fccf/core";
 import {
   Buffers,
+  clamp,
   fixedOption,
   predictionOption,
   spacingOption,
@@ -90,7 +91,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const e = (px * xv + po * out[k]!) * q;
-          const x0 = clip ? Math.min(Math.max(e, lo), hi) : e;
+          const x0 = clip ? clamp(e, lo, hi) : e;
           const v = cx0 * x0 + ceps * ((xv - sa * x0) / sb);
           x[k] = z ? v + std * z[k]! : v;
         }
@@ -108,7 +109,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
           const xv = x[k]!;
           const o = out[k]!;
           const e = (px * xv + po * o) * q;
-          const x0 = clip ? Math.min(Math.max(e, lo), hi) : e;
+          const x0 = clip ? clamp(e, lo, hi) : e;
           x[k] = cx0 * x0 + ceps * ((ex * xv + eo * o) * r) + std * z[k]!;
         }
       } else if (clip) {
@@ -116,7 +117,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
           const xv = x[k]!;
           const o = out[k]!;
           const e = (px * xv + po * o) * q;
-          x[k] = cx0 * Math.min(Math.max(e, lo), hi) + ceps * ((ex * xv + eo * o) * r);
+          x[k] = cx0 * clamp(e, lo, hi) + ceps * ((ex * xv + eo * o) * r);
         }
       } else {
         for (let k = 0; k < n; k++) {

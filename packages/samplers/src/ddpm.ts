@@ -4,6 +4,7 @@ import type { ConfigOf, FloatArray, NoiseSchedule, NoiseSource, PlanData, Sample
 import { conversion, option } from "@fccf/core";
 import {
   Buffers,
+  clamp,
   fixedOption,
   predictionOption,
   spacingOption,
@@ -88,7 +89,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const e = (px * xv + po * out[k]!) * q;
-          x[k] = c0 * Math.min(Math.max(e, lo), hi) + cx * xv + std * z[k]!;
+          x[k] = c0 * clamp(e, lo, hi) + cx * xv + std * z[k]!;
         }
       } else if (z) {
         for (let k = 0; k < n; k++) {
@@ -99,7 +100,7 @@ function start(schedule: NoiseSchedule, c: Config, p: PlanData) {
         for (let k = 0; k < n; k++) {
           const xv = x[k]!;
           const e = (px * xv + po * out[k]!) * q;
-          x[k] = c0 * Math.min(Math.max(e, lo), hi) + cx * xv;
+          x[k] = c0 * clamp(e, lo, hi) + cx * xv;
         }
       } else {
         for (let k = 0; k < n; k++) {

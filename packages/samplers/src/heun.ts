@@ -3,7 +3,7 @@
 // per step; the last step (to sigma = 0) is a plain Euler step.
 import type { ConfigOf, NoiseSchedule, PlanData, SamplerPlugin } from "@fccf/core";
 import { conversion, option } from "@fccf/core";
-import { predictionOption, sigmaSpacingOptions, spacingOption, stepsOffsetOption } from "./common.js";
+import { clamp, predictionOption, sigmaSpacingOptions, spacingOption, stepsOffsetOption } from "./common.js";
 import { Arena } from "./kernels/kernel.js";
 import { VeKernel, veBase, veStepper } from "./ve-plan.js";
 
@@ -74,7 +74,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
         for (let j = 0; j < n; j++) {
           const xv = x[j]!;
           const e = (px * xv + po * out[j]!) * q;
-          const d = (xv - Math.min(Math.max(e, lo), r)) * inv;
+          const d = (xv - clamp(e, lo, r)) * inv;
           d1[j] = d;
           x[j] = xv + d * dt;
         }
@@ -100,7 +100,7 @@ function start(_schedule: NoiseSchedule, c: Config, p: PlanData, begin: number) 
       for (let j = 0; j < n; j++) {
         const xv = x[j]!;
         const e = (px * xv + po * out[j]!) * q;
-        x[j] = xv + ((xv - Math.min(Math.max(e, lo), r)) * inv - d1[j]!) * half;
+        x[j] = xv + ((xv - clamp(e, lo, r)) * inv - d1[j]!) * half;
       }
     } else {
       for (let j = 0; j < n; j++) {

@@ -1,6 +1,7 @@
 import type { FloatArray } from "@fccf/core";
 import { createSampler, NoiseSchedule, SeededNoise } from "@fccf/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { clamp } from "../src/common.js";
 import { fixtureMean, GaussianModel } from "../src/index.js";
 import { Arena, Kernel, setWasmKernels, wasmKernelsActive } from "../src/kernels/kernel.js";
 import { parseKernel } from "../src/kernels/parse.js";
@@ -151,6 +152,35 @@ describe("WebAssembly kernels", () => {
     expect(Array.from(x)).toEqual([1, 3, 5, 7, 9]);
     expect(Array.from(acc)).toEqual([0.5, 1.5, 2.5, 3.5, 4.5].map((v) => 1 + 0.25 * v * v));
     expect(arena.array(0, x)).toBe(acc);
+  });
+
+  it("clamp in the loops and min/max in the kernels agree on every edge value (NaN, signed zeros, infinities)", () => {
+    const e = Float64Array.from([
+      Number.NaN,
+      -0,
+      0,
+      -2,
+      2,
+      0.5,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ]);
+    const k = new Kernel("e out", "lo hi", "out = min(max(e, lo), hi);");
+    for (const [lo, hi] of [
+      [-1, 1],
+      [-0, 0],
+      [0, 0],
+      [-0.25, 3],
+    ] as const) {
+      const out = new Float64Array(e.length);
+      expect(new Arena(0).run(k, [e, out], [lo, hi])).toBe(true);
+      for (let i = 0; i < e.length; i++) {
+        const want = clamp(e[i]!, lo, hi);
+        if (!Object.is(out[i], want))
+          expect.fail(`clamp(${e[i]}, ${lo}, ${hi}): kernel ${out[i]}, loop ${want}`);
+      }
+    }
+    expect([clamp(-3, -1, 1), clamp(3, -1, 1), clamp(0.3, -1, 1)]).toEqual([-1, 1, 0.3]);
   });
 
   it("reuse a stored value for a later read of the same name, unless another written name is that array", () => {
