@@ -209,6 +209,10 @@ describe("WebAssembly kernels", () => {
     expect(new Arena(0).run(k, [buf.subarray(0, 5), buf.subarray(5, 10)], [])).toBe(true);
   });
 
+  it("all compiled: no kernel of the runs above failed to compile (which would turn them all off)", () => {
+    expect(wasmKernelsActive()).toBe(true);
+  });
+
   it("reject malformed kernels and mismatched operands with specific messages", () => {
     expect(() => parseKernel(["x"], [], "x = y;")).toThrow(/unknown name 'y'/);
     expect(() => parseKernel(["x"], ["s"], "s = x;")).toThrow(/cannot assign the scalar 's'/);
