@@ -16,6 +16,7 @@ import { unipc } from "./unipc.js";
 
 export { exactPfOde, fixtureMean, GaussianModel } from "./analytic.js";
 export { translateConfig } from "./conformance-config.js";
+export { setWasmKernels, wasmKernelsActive } from "./kernels/kernel.js";
 export {
   ddim,
   ddpm,

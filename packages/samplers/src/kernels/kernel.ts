@@ -18,6 +18,13 @@ let unavailable = false;
 /**
  * Turns the WebAssembly kernels on or off (on by default); off, every sampler runs its JavaScript
  * loops. Results are identical either way; tests and benchmarks compare the two paths.
+ *
+ * @example
+ * ```ts
+ * import { setWasmKernels, wasmKernelsActive } from "@fccf/samplers";
+ * setWasmKernels(false); // e.g. where a content security policy forbids compiling WebAssembly
+ * wasmKernelsActive(); // false
+ * ```
  */
 export function setWasmKernels(on: boolean): void {
   enabled = on;
