@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runConformance } from "../src/conformance.js";
+import { setWasmKernels } from "../src/kernels/kernel.js";
 
 const FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures/samplers", import.meta.url));
 
@@ -24,6 +25,17 @@ describe("sampler conformance against the diffusers / dpm-solver / UniPC referen
     expect(passed).toBe(cases.length);
     expect(passed).toBeGreaterThanOrEqual(294);
     expect(lines.at(-1)).toBe(`${cases.length} passed, 0 failed`);
+  });
+
+  it("passes every case with the JavaScript loops too (the fallback of the WebAssembly kernels)", async () => {
+    setWasmKernels(false);
+    try {
+      const { failed, lines } = await collect(FIXTURES);
+      expect(lines.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+      expect(failed).toBe(0);
+    } finally {
+      setWasmKernels(true);
+    }
   });
 
   describe("on a scratch folder", () => {

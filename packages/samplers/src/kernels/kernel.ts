@@ -91,7 +91,7 @@ interface Space {
  */
 const pool: Space[] = [];
 const POOL_SIZE = 2;
-const POOL_MAX_BYTES = 256 * 2 ** 20;
+const POOL_MAX_BYTES = 64 * 2 ** 20;
 
 function acquire(bytes: number, type: ElementType): Space | undefined {
   const k = pool.findIndex((s) => s.memory.buffer.byteLength >= bytes);
