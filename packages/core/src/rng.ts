@@ -87,23 +87,25 @@ export class SeededNoise implements NoiseSource {
   }
 
   fill(out: FloatArray): void {
-    // nextGaussian unrolled into one loop over local state: the same draws in the same order
-    // (u of each pair, then v or the spare), several times faster than a call per value.
+    // nextGaussian restructured for speed, with the same draws in the same order: the accepted
+    // (u, v) pairs of a chunk are drawn first (a branch-free loop: a rejected pair is overwritten),
+    // then their logs are taken in a loop without branches, whose long dependency chains the CPU
+    // overlaps (one log after the other, as in nextGaussian, waits on each chain in turn).
     const n = out.length;
     let i = 0;
     if (n > 0 && this.hasSpare) {
       out[i++] = this.spare;
       this.hasSpare = false;
     }
+    let pairs = Math.ceil((n - i) / 2);
     let s0 = this.s0;
     let s1 = this.s1;
     let s2 = this.s2;
     let s3 = this.s3;
-    while (i < n) {
-      let u: number;
-      let v: number;
-      let s: number;
-      do {
+    while (pairs > 0) {
+      const count = Math.min(CHUNK, pairs);
+      let k = 0;
+      while (k < count) {
         // Four xoshiro128** outputs: the high 27 and low 26 bits of u, then of v.
         let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
         let t = s1 << 9;
@@ -142,18 +144,26 @@ export class SeededNoise implements NoiseSource {
         s3 = rotl(s3, 11);
         const vl = r >>> 6;
         // (k / 2^53) * 2 - 1 as in nextSigned: scaling by a power of two is exact either way.
-        u = (uh * 67108864 + ul) * TWO_POW_M52 - 1;
-        v = (vh * 67108864 + vl) * TWO_POW_M52 - 1;
-        s = u * u + v * v;
-      } while (s >= 1 || s === 0);
-      const m = Math.sqrt((-2 * logNormal(s, 0)) / s);
-      out[i++] = u * m;
-      if (i < n) {
-        out[i++] = v * m;
-      } else {
-        this.spare = v * m;
-        this.hasSpare = true;
+        const u = (uh * 67108864 + ul) * TWO_POW_M52 - 1;
+        const v = (vh * 67108864 + vl) * TWO_POW_M52 - 1;
+        const q = u * u + v * v;
+        PAIR_U[k] = u;
+        PAIR_V[k] = v;
+        PAIR_S[k] = q;
+        k += Number(q < 1) * Number(q > 0);
       }
+      for (k = 0; k < count; k++) {
+        const q = PAIR_S[k]!;
+        const m = Math.sqrt((-2 * logNormal(q, 0)) / q);
+        out[i++] = PAIR_U[k]! * m;
+        if (i < n) {
+          out[i++] = PAIR_V[k]! * m;
+        } else {
+          this.spare = PAIR_V[k]! * m;
+          this.hasSpare = true;
+        }
+      }
+      pairs -= count;
     }
     this.s0 = s0;
     this.s1 = s1;
@@ -161,6 +171,12 @@ export class SeededNoise implements NoiseSource {
     this.s3 = s3;
   }
 }
+
+/** Accepted polar-method pairs of one chunk of SeededNoise.fill (JavaScript runs one fill at a time). */
+const CHUNK = 256;
+const PAIR_U = new Float64Array(CHUNK);
+const PAIR_V = new Float64Array(CHUNK);
+const PAIR_S = new Float64Array(CHUNK);
 
 /**
  * Replays recorded noise: each `fill` consumes the next recorded array, which must have the
@@ -226,10 +242,10 @@ function logNormal(x: number, e0: number): number {
   // m = x / 2^e in [1, 2): scaling by a power of two is exact (the same bits as setting the
   // exponent field, without writing it back through memory).
   let m = x * POW2[1023 - (e - e0)]!;
-  if (m >= 2 * SQRT1_2) {
-    m /= 2;
-    e += 1;
-  }
+  // m >= sqrt(2): halve m (exact) and raise e, without a branch (it would go either way at random).
+  const up = Number(m >= 2 * SQRT1_2);
+  m *= 1 - 0.5 * up;
+  e += up;
   const r = (m - 1) / (m + 1);
   const r2 = r * r;
   // Horner form of sum_{k>=0} r^(2k) / (2k+1), k = 13 down to 0 (13 terms reach 1e-19 for
