@@ -3,7 +3,7 @@
 Wrapped as a module so DDP sees a single forward. Returns per-term scalar losses (unweighted) and
 the composite / estimate for logging. Terms: ``diff`` (x0 estimate to the clean composite, a
 stop-gradient target), ``ssim``, ``grad``, ``int`` (intensity, or chroma fidelity on chroma passes)
-on both the (two-scale) composite of the clean sources and the x0 estimate, and ``flow`` (end-point error to
+on both the composite of the clean sources and the x0 estimate, and ``flow`` (end-point error to
 the known synthetic field + smoothness; zero flow for the single-source stage conditions).
 """
 from __future__ import annotations
@@ -40,9 +40,9 @@ class TrainStep(nn.Module):
         b_mis = warp(b, g)
         a_n, b_n = add_sensor_noise(a, gen), add_sensor_noise(b_mis, gen)
 
-        (feat, comp_n, _, flow), parts = enc.forward_parts(torch.cat([a_n, b_n], 1), task)
-        comp_clean = enc.compose(a, warp(b_mis, flow), parts)
-        target = enc.compose(a, b, parts).detach()
+        feat, comp_n, mask, flow = enc(torch.cat([a_n, b_n], 1), task)
+        comp_clean = mask * a + (1 - mask) * warp(b_mis, flow)
+        target = (mask * a + (1 - mask) * b).detach()
 
         # timestep: strength s, then a point of the sampled range [0, s (T-1)]; stage from the fraction
         s = 0.02 + torch.rand(n, generator=gen) * (self.max_strength - 0.02)

@@ -15,41 +15,24 @@ def test_encoder_denoiser_shapes(h: int, w: int) -> None:
     net = FusionNet()
     cond = torch.rand(3, 2, h, w) * 2 - 1
     task = torch.tensor([0, 3, 7])
-    (feat, comp, mask, flow), parts = net.encoder.forward_parts(cond, task)
+    feat, comp, mask, flow = net.encoder(cond, task)
     assert feat.shape == (3, net.cfg.feat_half, h // 2, w // 2)
     assert comp.shape == mask.shape == (3, 1, h, w)
     assert flow.shape == (3, 2, h, w)
     assert float(mask.min()) >= 0 and float(mask.max()) <= 1
-    # composite is the two-scale blend of a and warped b, its base weight is the mask output
-    assert torch.equal(parts.base_mask, mask)
-    expect = net.encoder.compose(cond[:, :1], warp(cond[:, 1:], flow), parts)
+    # composite is the mask blend of a and warped b
+    expect = mask * cond[:, :1] + (1 - mask) * warp(cond[:, 1:], flow)
     assert torch.allclose(comp, expect, atol=1e-6)
     x0 = net.denoiser(torch.randn(3, 1, h, w), torch.tensor([0.0, 10.5, 999.0]), feat, comp)
     assert x0.shape == (3, 1, h, w)
     assert torch.isfinite(x0).all()
 
 
-def test_two_scale_composite_reduces_to_the_mask_blend() -> None:
-    net = FusionNet()
-    a, b = torch.rand(2, 1, 24, 32), torch.rand(2, 1, 24, 32)
-    m = torch.rand(2, 1, 24, 32)
-    one = torch.ones_like(m)
-    from fccf_train.model import Parts
-
-    # same mask for both layers and unit gain: exactly the single-scale blend m a + (1 - m) b
-    mc = m
-    out = net.encoder.compose(a, b, Parts(mc, mc, one))
-    assert torch.allclose(out, mc * a + (1 - mc) * b, atol=1e-5)
-    # detail mask 1 with gain 1 keeps all of a's detail on b's base when the base mask is 0
-    out = net.encoder.compose(a, a, Parts(torch.zeros_like(m), one, one))
-    assert torch.allclose(out, a, atol=1e-5)
-
-
-def test_fresh_model_starts_from_the_mean_rule() -> None:
+def test_fresh_model_starts_from_the_mean_rule_without_flow() -> None:
     net = FusionNet()
     cond = torch.rand(2, 2, 16, 24) * 2 - 1
     _, comp, mask, flow = net.encoder(cond, torch.tensor([1, 2]))
-    assert float(flow.abs().max()) == 0.0  # zero-initialised flow head: training starts from the identity
+    assert float(flow.abs().max()) == 0.0  # zero-initialised flow head
     # zero-initialised head: at t = 0 the denoiser returns x_t (c_skip = 1, c_out = 0)
     x = torch.rand(2, 1, 16, 24)
     out = net.denoiser(x, torch.zeros(2), torch.zeros(2, net.cfg.feat_half, 8, 12), comp)
