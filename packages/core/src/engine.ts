@@ -192,7 +192,9 @@ export class FusionEngine {
     const timesteps: number[] = [];
     const stagesUsed: Stage[] = [];
     const total = run.modelCalls;
-    while (!run.done) {
+    // The step also produces the next model input (one pass over the state instead of two).
+    let input = run.done ? undefined : (run.scaleModelInput(x) as Float32Array);
+    while (input) {
       const t = run.timestep;
       const f = t / tStart;
       // Stages only advance: adapted boundaries may move, but the condition never returns to an
@@ -203,7 +205,6 @@ export class FusionEngine {
         report({ phase: "encoder", stage, step: timesteps.length, steps: total, nfe: timesteps.length });
       }
       const feats = features[stage]!;
-      const input = run.scaleModelInput(x) as Float32Array;
       const feeds: NamedTensors = {
         x_t: { data: input, dims: [n, 1, h, w] },
         t: { data: tensorT.fill(t), dims: [n] },
@@ -219,7 +220,7 @@ export class FusionEngine {
           dominance(x0.subarray(0, hw), plane(cond, 0, hw), bAligned(0), w, h),
         );
       }
-      run.step(prediction, x, noise);
+      input = run.stepAndScale(prediction, x, noise) as Float32Array | undefined;
       timesteps.push(t);
       stagesUsed.push(stage);
       report({ phase: "denoiser", stage, step: timesteps.length, steps: total, nfe: timesteps.length });
