@@ -39,7 +39,7 @@ export function veBase(
 const SCALE = new Kernel("x out", "k", "out = x * k;");
 
 /** The factor of the model input at VE level s: 1 / sqrt(s^2 + 1). */
-export function veInputScale(s: number): number {
+function veInputScale(s: number): number {
   return 1 / (s * s + 1) ** 0.5;
 }
 
@@ -47,7 +47,7 @@ export function veInputScale(s: number): number {
  * Model input of a VE state at level s: x / sqrt(s^2 + 1) (the VP state the network was trained
  * on), written into `out` (the run's own input array, kept in its arena).
  */
-export function scaleVeInput(x: FloatArray, s: number, out: FloatArray, arena: Arena): FloatArray {
+function scaleVeInput(x: FloatArray, s: number, out: FloatArray, arena: Arena): FloatArray {
   const k = veInputScale(s);
   if (arena.run(SCALE, [x, out], [k])) return out;
   for (let i = 0; i < x.length; i++) out[i] = x[i]! * k;
