@@ -106,7 +106,9 @@ export class SeededNoise implements NoiseSource {
       const count = Math.min(CHUNK, pairs);
       let k = 0;
       while (k < count) {
-        // Four xoshiro128** outputs: the high 27 and low 26 bits of u, then of v.
+        // Four xoshiro128** outputs: the high 27 and low 26 bits of u, then of v. Written out four
+        // times on purpose: a helper would have to keep the state in an object or closure, which V8
+        // does not keep in registers in this loop.
         let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
         let t = s1 << 9;
         s2 ^= s0;
