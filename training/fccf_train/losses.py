@@ -8,7 +8,9 @@ Fusion terms (unsupervised, against the clean aligned sources A, B):
 - ``chroma_loss``: L1 to B's chroma plane (full-colour plans: chroma comes from the functional image);
 Diffusion and registration:
 - ``charbonnier``: robust L2 of the x0 estimate to the clean composite;
-- ``epe``: mean end-point error of the flow (pixels); ``smoothness``: mean |grad flow|.
+- ``epe``: mean end-point error of the flow (pixels);
+- ``correlation_nce``: contrastive loss of the registration correlation (the true displacement
+  must win among the search window's displacements).
 """
 from __future__ import annotations
 
@@ -74,7 +76,15 @@ def epe(flow: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return _mean((flow - target).norm(dim=1, keepdim=True))
 
 
-def smoothness(flow: torch.Tensor) -> torch.Tensor:
-    dx = (flow[..., :, 1:] - flow[..., :, :-1]).abs()
-    dy = (flow[..., 1:, :] - flow[..., :-1, :]).abs()
-    return _mean(dx) + _mean(dy)
+def correlation_nce(logits: torch.Tensor, flow_true: torch.Tensor, radius: int) -> torch.Tensor:
+    """Contrastive registration loss on the correlation logits [N, (2r+1)^2, H/s, W/s] (s = H over the
+    logits' height): cross-entropy to a bilinear one-hot of the true displacement (the s x s mean of
+    ``flow_true``, in cells of s pixels, clamped to the search window). Per sample [N]."""
+    s = flow_true.shape[-2] // logits.shape[-2]
+    t = F.avg_pool2d(flow_true, s) / s
+    d = torch.arange(-radius, radius + 1, dtype=logits.dtype, device=logits.device).view(1, -1, 1, 1)
+    wx = (1 - (t[:, 0:1].clamp(-radius, radius) - d).abs()).clamp(min=0)  # [N, k (dx), H, W]
+    wy = (1 - (t[:, 1:2].clamp(-radius, radius) - d).abs()).clamp(min=0)  # [N, k (dy), H, W]
+    n, k, h, w = wx.shape
+    target = (wy.unsqueeze(2) * wx.unsqueeze(1)).reshape(n, k * k, h, w)
+    return -(target * logits.log_softmax(1)).sum(1).flatten(1).mean(1)

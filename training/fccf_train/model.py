@@ -1,14 +1,14 @@
 """The fusion network, split in two graphs per the model contract (DESIGN.md).
 
 ``Encoder`` (run once per condition): ``encoder(cond [N,2,H,W], task int64 [N])`` returns
-``(feat_half [N,F,H/2,W/2], comp [N,1,H,W], mask [N,1,H,W], flow [N,2,H,W])``:
+``(feat [N,F,H/4,W/4], comp [N,1,H,W], mask [N,1,H,W], flow [N,2,H,W])``:
 - ``mask`` in [0, 1] is the weight of ``cond[:, 0]`` (a),
 - ``flow`` is a displacement in pixels, (dx, dy), with b_aligned(p) = b(p + flow(p)) (see :func:`warp`),
 - ``comp`` = mask * a + (1 - mask) * warp(b, flow), the registered composite for this condition,
-- ``feat_half`` and ``comp`` are the features the denoiser takes.
+- ``feat`` and ``comp`` are the features the denoiser takes.
 
 ``Denoiser`` (run once per sampling step): ``denoiser(x_t [N,1,H,W], t [N] float in training
-units 0..T-1 (fractional allowed), feat_half, comp)`` returns the x0 prediction [N,1,H,W]
+units 0..T-1 (fractional allowed), feat, comp)`` returns the x0 prediction [N,1,H,W]
 (prediction type ``sample``; schedule in :mod:`fccf_train.schedule`). Internally
 x0 = c_skip(t) * x_t + c_out(t) * net(c_in(t) * x_t, ...), so the output is well scaled at every t.
 
@@ -17,8 +17,8 @@ H and W must be multiples of ``INPUT_MULTIPLE`` (8). Values in [-1, 1].
 Example::
 
     model = FusionNet()
-    feat_half, comp, mask, flow = model.encoder(cond, task)
-    x0 = model.denoiser(x_t, t, feat_half, comp)
+    feat, comp, mask, flow = model.encoder(cond, task)
+    x0 = model.denoiser(x_t, t, feat, comp)
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .graph import ChebGraphLayer, shift
+from .graph import ChebGraphLayer
 from .schedule import SCHEDULE
 from .tasks import NUM_TASKS
 from .warp import warp
@@ -39,13 +39,15 @@ INPUT_MULTIPLE = 8
 
 @dataclass(frozen=True)
 class ModelConfig:
-    enc: tuple[int, int, int] = (16, 24, 48)
-    desc: int = 16
-    feat_half: int = 8
-    den: tuple[int, int] = (16, 32)
+    enc: tuple[int, int, int] = (8, 16, 48)
+    desc: int = 8
+    reg_width: int = 16
+    refine_width: int = 16
+    smooth_kernel: int = 3
+    feat: int = 8
+    den: tuple[int, int] = (12, 24)
     task_dim: int = 32
     corr_radius: int = 2
-    flow_gain: float = 4.0
     cheb_order: int = 3
 
     def to_dict(self) -> dict[str, object]:
@@ -65,6 +67,13 @@ def upconv(cin: int, cout: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(cin, cout, 2, 2)
 
 
+def s2d_conv(cin: int, cout: int, factor: int = 2) -> nn.Conv2d:
+    """A 3x3 convolution on the space-to-depth (by 2) input, strided by ``factor // 2`` there,
+    written as one convolution on the full-resolution input: no space-to-depth transpose
+    (slow in onnxruntime) is needed."""
+    return nn.Conv2d(cin, cout, 6, stride=factor, padding=2)
+
+
 class FiLM(nn.Module):
     """Per-channel scale and shift from a conditioning vector (task or time embedding)."""
 
@@ -79,61 +88,128 @@ class FiLM(nn.Module):
         return x * (1 + g) + b
 
 
+class RegBranch(nn.Module):
+    """Per-source descriptor net (one per source: the modalities differ), task-conditioned, 1/8 resolution."""
+
+    def __init__(self, task_dim: int, width: int, out: int) -> None:
+        super().__init__()
+        self.c1, self.c2, self.c3 = s2d_conv(1, width, 4), conv(width, width, 3, 2), conv(width, width)
+        self.out = nn.Conv2d(width, out, 1)
+        self.film = FiLM(task_dim, width)
+
+    def forward(self, x: torch.Tensor, te: torch.Tensor) -> torch.Tensor:
+        h = F.silu(self.film(self.c1(x), te))
+        h = F.silu(self.c2(h))
+        h = h + F.silu(self.c3(h))
+        return F.normalize(self.out(h), dim=1)
+
+
+def correlation(da: torch.Tensor, db: torch.Tensor, r: int) -> torch.Tensor:
+    """[N, (2r+1)^2, H, W]: channel k = (dy + r) * (2r + 1) + (dx + r) holds sum_c da(p) db(p + (dx, dy))."""
+    pb = F.pad(db, (r, r, r, r))
+    h, w = db.shape[-2], db.shape[-1]
+    out = []
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            out.append((da * pb[..., r + dy : r + dy + h, r + dx : r + dx + w]).sum(1, keepdim=True))
+    return torch.cat(out, 1)
+
+
+def displacements(r: int) -> torch.Tensor:
+    """[(2r+1)^2, 2] (dx, dy) of each correlation channel."""
+    return torch.tensor([[dx, dy] for dy in range(-r, r + 1) for dx in range(-r, r + 1)], dtype=torch.float32)
+
+
 class Encoder(nn.Module):
-    """Source-only work, run once per condition. Full resolution is only touched by space-to-depth
-    and depth-to-space (CPU budget at 640x480); the U-Net runs at 1/2, 1/4 and 1/8."""
+    """Source-only work, run once per condition. Full resolution is only read by strided
+    convolutions and written by the mask's depth-to-space, the flow upsampling and the warp of B
+    (CPU budget at 640x480); the U-Net runs at 1/2 (one layer), 1/4 and 1/8.
+
+    Registration: descriptors of A and B at 1/8 (trained contrastively: a descriptor of A must pick
+    the matching B position among its (2r+1)^2 neighbours), a correlation volume, a sharpened
+    soft-argmax, a small refinement and a confidence-weighted smoothing (misalignments are smooth),
+    upsampled bilinearly to full resolution. The fusion U-Net reads the descriptors and the flow at
+    1/8, and the graph layer's cross-modal edges are computed from the descriptors."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         c2, c4, c8 = cfg.enc
         self.cfg = cfg
+        r = cfg.corr_radius
+        ncorr = (2 * r + 1) ** 2
         self.task_emb = nn.Embedding(NUM_TASKS, cfg.task_dim)
-        # per-modality descriptors (shared weights) for the registration correlation and graph edges
-        self.desc = nn.Sequential(conv(4, 12, 3, 2), nn.SiLU(), conv(12, cfg.desc, 3, 2))
-        ncorr = (2 * cfg.corr_radius + 1) ** 2
-        self.e2 = conv(8, c2)
+        self.reg_a = RegBranch(cfg.task_dim, cfg.reg_width, cfg.desc)
+        self.reg_b = RegBranch(cfg.task_dim, cfg.reg_width, cfg.desc)
+        # two temperatures: one for the contrastive loss, a sharper one for reading out the flow
+        self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+        self.log_sharp = nn.Parameter(torch.tensor(math.log(40.0)))
+        disp = displacements(r)
+        moments = torch.cat([disp.t(), torch.ones(1, ncorr)], 0).view(3, ncorr, 1, 1)
+        self.register_buffer("moments", moments, persistent=False)
+        # per-task gain on the soft-argmax, zero at the start: the flow starts at exactly zero and
+        # stays near zero for tasks whose descriptors do not (yet) match
+        self.reg_gain = nn.Linear(cfg.task_dim, 1)
+        nn.init.zeros_(self.reg_gain.weight)
+        nn.init.zeros_(self.reg_gain.bias)
+        rw = cfg.refine_width
+        self.refine = nn.Sequential(nn.Conv2d(ncorr + 2, rw, 1), nn.SiLU(), conv(rw, rw), nn.SiLU(), conv(rw, 3))
+        nn.init.zeros_(self.refine[-1].weight)
+        nn.init.zeros_(self.refine[-1].bias)
+        self.e2 = s2d_conv(2, c2)
         self.e4a, self.e4b = conv(c2, c4, 3, 2), conv(c4, c4)
-        self.e8a, self.e8b = conv(c4, c8, 3, 2), nn.Conv2d(c8 + ncorr + 2 * cfg.desc, c8, 1)
+        self.e8a, self.e8b = conv(c4, c8, 3, 2), nn.Conv2d(c8 + 2 * cfg.desc + 2, c8, 1)
         self.graph = ChebGraphLayer(c8, cfg.desc, cfg.cheb_order)
         self.u4, self.d4 = upconv(c8, c4), conv(c4, c4)
-        self.u2, self.d2 = upconv(c4, c2), conv(c2, c2)
-        self.films = nn.ModuleList([FiLM(cfg.task_dim, c) for c in (c2, c4, c8, c4, c2)])
-        self.mask_head = nn.Conv2d(c2, 4, 1)
-        self.flow_head = nn.Conv2d(c2, 8, 1)
-        self.feat_head = nn.Conv2d(c2, cfg.feat_half, 1)
-        nn.init.zeros_(self.flow_head.weight)
-        nn.init.zeros_(self.flow_head.bias)
+        self.films = nn.ModuleList([FiLM(cfg.task_dim, c) for c in (c2, c4, c8, c4)])
+        self.mask4 = nn.Conv2d(c4, 16, 1)  # 4x4 sub-pixel mask logits from 1/4
+        self.mask2 = nn.Conv2d(c2, 4, 1)  # 2x2 sub-pixel detail from the 1/2 layer
+        self.feat_head = nn.Conv2d(c4, cfg.feat, 1)
 
-    def correlation(self, da: torch.Tensor, db: torch.Tensor) -> torch.Tensor:
-        da, db = F.normalize(da, dim=1), F.normalize(db, dim=1)
-        r = self.cfg.corr_radius
-        pb = F.pad(db, (r, r, r, r))
-        h, w = db.shape[-2], db.shape[-1]
-        out = []
-        for dy in range(-r, r + 1):
-            for dx in range(-r, r + 1):
-                out.append((da * pb[..., r + dy : r + dy + h, r + dx : r + dx + w]).sum(1, keepdim=True))
-        return torch.cat(out, 1)
+    def register(self, a: torch.Tensor, b: torch.Tensor, te: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(flow at 1/8 in 1/8-pixel units, contrastive logits, da, db)."""
+        da, db = self.reg_a(a, te), self.reg_b(b, te)
+        corr = correlation(da, db, self.cfg.corr_radius)
+        sharp = self.log_sharp.exp()
+        # softmax over displacements written out (onnxruntime's channel-axis Softmax is slow): the
+        # descriptors are unit vectors, so corr <= 1 and exp(sharp (corr - 1)) cannot overflow;
+        # one 1x1 convolution gives the soft-argmax numerators and the normaliser together
+        e = torch.exp((corr - 1.0) * sharp)
+        stats = F.conv2d(e, self.moments)
+        den = stats[:, 2:3] + 1e-20
+        f8 = stats[:, 0:2] / den * self.reg_gain(te).view(-1, 1, 1, 1)
+        h = self.refine(torch.cat([e / den, f8], 1))
+        f8 = f8 + h[:, 0:2]
+        w = torch.sigmoid(h[:, 2:3] + 2.0)
+        k = self.cfg.smooth_kernel
+        for _ in range(2):
+            f8 = F.avg_pool2d(w * f8, k, 1, k // 2) / (F.avg_pool2d(w, k, 1, k // 2) + 1e-4)
+            w = F.avg_pool2d(w, k, 1, k // 2)
+        return f8, corr * self.log_scale.exp(), da, db
 
     def forward(self, cond: torch.Tensor, task: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        feat, comp, mask, flow, _ = self.forward_train(cond, task)
+        return feat, comp, mask, flow
+
+    def forward_train(self, cond: torch.Tensor, task: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """As forward, plus the correlation logits for the contrastive registration loss."""
         act = F.silu
         te = self.task_emb(task)
         fl = self.films
         a, b = cond[:, 0:1], cond[:, 1:2]
-        n = cond.shape[0]
-        d = self.desc(F.pixel_unshuffle(torch.cat([a, b], 0), 2))
-        da, db = d[:n], d[n:]
-        x2 = act(fl[0](self.e2(F.pixel_unshuffle(cond, 2)), te))
+        f8, logits, da, db = self.register(a, b, te.detach())
+        flow = F.interpolate(f8 * 8.0, scale_factor=8.0, mode="bilinear", align_corners=False)
+        # registration learns only from its own losses (contrastive + end-point error), whatever
+        # weights the fusion losses get; the fusion path reads its outputs without gradient
+        f8, da8, db8 = f8.detach(), da.detach(), db.detach()
+        x2 = act(fl[0](self.e2(cond), te))
         x4 = act(fl[1](self.e4b(act(self.e4a(x2))), te))
         x8 = act(self.e8a(x4))
-        x8 = act(fl[2](self.e8b(torch.cat([x8, self.correlation(da, db), da, db], 1)), te))
-        x8 = x8 + self.graph(x8, da, db)
+        x8 = act(fl[2](self.e8b(torch.cat([x8, da8, db8, f8], 1)), te))
+        x8 = x8 + self.graph(x8, da8, db8)
         y4 = act(fl[3](self.d4(self.u4(x8) + x4), te))
-        y2 = act(fl[4](self.d2(self.u2(y4) + x2), te))
-        mask = torch.sigmoid(F.pixel_shuffle(self.mask_head(y2), 2))
-        flow = F.pixel_shuffle(self.flow_head(y2), 2) * self.cfg.flow_gain
-        comp = mask * a + (1 - mask) * warp(b, flow)
-        return self.feat_head(y2), comp, mask, flow
+        mask = torch.sigmoid(F.pixel_shuffle(self.mask4(y4), 4) + F.pixel_shuffle(self.mask2(x2), 2))
+        comp = mask * a + (1 - mask) * warp(b, flow.detach())
+        return self.feat_head(y4), comp, mask, flow, logits
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -153,11 +229,12 @@ class Denoiser(nn.Module):
         d2, d4 = cfg.den
         self.tdim = 32
         self.temb = nn.Sequential(nn.Linear(self.tdim, 64), nn.SiLU(), nn.Linear(64, 64))
-        self.inp = conv(8 + cfg.feat_half, d2)
+        self.inp_x = s2d_conv(1, d2)
+        self.inp_c = s2d_conv(1, d2)
         self.down = conv(d2, d4, 3, 2)
+        self.feat_in = nn.Conv2d(cfg.feat, d4, 1, bias=False)
         self.mid = conv(d4, d4)
         self.up = upconv(d4, d2)
-        self.merge = nn.Conv2d(d2, d2, 1)
         self.head = nn.Conv2d(d2, 4, 1)
         self.films = nn.ModuleList([FiLM(64, c) for c in (d2, d4, d4, d2)])
         nn.init.zeros_(self.head.weight)
@@ -174,7 +251,7 @@ class Denoiser(nn.Module):
         la = self.log_abar[lo.long()] * (1 - w) + self.log_abar[hi.long()] * w
         return torch.exp(la)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, feat_half: torch.Tensor, comp: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, feat: torch.Tensor, comp: torch.Tensor) -> torch.Tensor:
         act = F.silu
         ab = self.abar(t).view(-1, 1, 1, 1)
         alpha, sigma = ab.sqrt(), (1 - ab).sqrt()
@@ -185,11 +262,12 @@ class Denoiser(nn.Module):
         c_in = 1.0 / denom.sqrt()
         te = self.temb(timestep_embedding(t, self.tdim))
         fl = self.films
-        x = F.pixel_unshuffle(torch.cat([x_t * c_in, comp], 1), 2)
-        h2 = act(fl[0](self.inp(torch.cat([x, feat_half], 1)), te))
-        h4 = act(fl[1](self.down(h2), te))
+        # the input convolution of cat(c_in x_t, comp), written as a sum (c_in is per sample)
+        hx = self.inp_x(x_t) - self.inp_x.bias.view(1, -1, 1, 1)
+        h2 = act(fl[0](hx * c_in + self.inp_c(comp), te))
+        h4 = act(fl[1](self.down(h2) + self.feat_in(feat), te))
         h4 = act(fl[2](self.mid(h4), te))
-        h = act(fl[3](self.merge(self.up(h4) + h2), te))
+        h = act(fl[3](self.up(h4) + h2, te))
         return c_skip * x_t + c_out * F.pixel_shuffle(self.head(h), 2)
 
 

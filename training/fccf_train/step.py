@@ -4,7 +4,8 @@ Wrapped as a module so DDP sees a single forward. Returns per-term scalar losses
 the composite / estimate for logging. Terms: ``diff`` (x0 estimate to the clean composite, a
 stop-gradient target), ``ssim``, ``grad``, ``int`` (intensity, or chroma fidelity on chroma passes)
 on both the composite of the clean sources and the x0 estimate, and ``flow`` (end-point error to
-the known synthetic field + smoothness; zero flow for the single-source stage conditions).
+the known synthetic field + the contrastive loss on the registration correlation; zero flow for the
+single-source stage conditions).
 """
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ class TrainStep(nn.Module):
         b_mis = warp(b, g)
         a_n, b_n = add_sensor_noise(a, gen), add_sensor_noise(b_mis, gen)
 
-        feat, comp_n, mask, flow = enc(torch.cat([a_n, b_n], 1), task)
-        comp_clean = mask * a + (1 - mask) * warp(b_mis, flow)
+        feat, comp_n, mask, flow, logits = enc.forward_train(torch.cat([a_n, b_n], 1), task)
+        comp_clean = mask * a + (1 - mask) * warp(b_mis, flow.detach())
         target = (mask * a + (1 - mask) * b).detach()
 
         # timestep: strength s, then a point of the sampled range [0, s (T-1)]; stage from the fraction
@@ -78,7 +79,8 @@ class TrainStep(nn.Module):
 
         s1, g1, i1 = fusion(comp_clean)
         s2, g2, i2 = fusion(x0)
-        flow_term = L.epe(flow, flow_true) + 0.5 * L.smoothness(flow) + 0.5 * flow_extra
+        nce = L.correlation_nce(logits, flow_true, enc.cfg.corr_radius)
+        flow_term = nce + L.epe(flow, flow_true) + 0.5 * flow_extra
         return {
             "diff": L.charbonnier(x0, target).mean(),
             "ssim": (s1 + weight_x0 * s2).mean(),

@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rl-warmup", type=int, default=10, help="steps before the reference loss levels are taken")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0 = torch default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model-config", default="{}",
+                   help='JSON overrides of the ModelConfig defaults, e.g. \'{"enc": [8, 20, 48]}\'')
     p.add_argument("--ckpt-minutes", type=float, default=3.0)
     p.add_argument("--snapshot-every", type=int, default=500, help="keep checkpoint-<step>.pt every N steps")
     p.add_argument("--val-every", type=int, default=200)
@@ -91,7 +93,7 @@ class Run:
         vs = CropSampler(val_pairs, args.crop, seed=12345)
         self.val_batches = [vs.batch(args.batch) for _ in range(4)]
         torch.manual_seed(args.seed)
-        self.net = FusionNet(ModelConfig())
+        self.net = FusionNet(ModelConfig.from_dict({**ModelConfig().to_dict(), **json.loads(args.model_config)}))
         self.ema = copy.deepcopy(self.net).eval()
         for p_ in self.ema.parameters():
             p_.requires_grad_(False)

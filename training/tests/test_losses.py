@@ -1,6 +1,8 @@
 """Loss terms: known answers, finiteness and gradients."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from fccf_train import losses as L
@@ -23,7 +25,6 @@ def test_known_answers() -> None:
     target = torch.zeros(1, 2, 4, 4)
     target[:, 0], target[:, 1] = 3.0, 4.0
     assert torch.allclose(L.epe(flow, target), torch.tensor([5.0]))
-    assert float(L.smoothness(target)) == 0.0
     assert torch.allclose(L.charbonnier(a, a), torch.zeros(2))
     # a constant image has no gradient: Sobel magnitude 0
     assert float(L.sobel_mag(torch.ones(1, 1, 8, 8)).abs().max()) == 0.0
@@ -41,9 +42,25 @@ def test_all_terms_finite_and_differentiable() -> None:
     f = _img(5).requires_grad_(True)
     flow = torch.randn(2, 2, 24, 24, requires_grad=True)
     total = (L.ssim_loss(f, a, b) + L.grad_loss(f, a, b) + L.intensity_loss(f, a, b, torch.tensor([True, False]))
-             + L.chroma_loss(f, b) + L.charbonnier(f, a) + L.epe(flow, torch.zeros_like(flow))
-             + L.smoothness(flow)).sum()
+             + L.chroma_loss(f, b) + L.charbonnier(f, a) + L.epe(flow, torch.zeros_like(flow))).sum()
     assert torch.isfinite(total)
     total.backward()
     assert f.grad is not None and torch.isfinite(f.grad).all() and float(f.grad.abs().sum()) > 0
     assert flow.grad is not None and torch.isfinite(flow.grad).all()
+
+
+def test_correlation_nce_known_answers() -> None:
+    r = 2
+    flow = torch.zeros(1, 2, 16, 16)
+    flow[:, 0], flow[:, 1] = 4.0, -8.0  # (1, -2) cells at 1/4 resolution
+    k = (-2 + r) * (2 * r + 1) + (1 + r)
+    peaked = torch.zeros(1, 25, 4, 4)
+    peaked[:, k] = 60.0
+    assert float(L.correlation_nce(peaked, flow, r)) < 1e-6
+    # uniform logits: cross-entropy log(25) whatever the target
+    assert torch.allclose(L.correlation_nce(torch.zeros(1, 25, 4, 4), flow, r), torch.tensor([math.log(25.0)]))
+    # half a cell between two displacements: the target splits evenly, the loss is minimal there
+    flow[:, 0] = 6.0  # 1.5 cells
+    two = torch.zeros(1, 25, 4, 4)
+    two[:, k], two[:, k + 1] = 30.0, 30.0
+    assert torch.allclose(L.correlation_nce(two, flow, r), torch.tensor([math.log(2.0)]), atol=1e-5)

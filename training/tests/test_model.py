@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from fccf_train.graph import OFFSETS, ChebGraphLayer, shift
-from fccf_train.model import INPUT_MULTIPLE, FusionNet, ModelConfig, check_size, count_params
+from fccf_train.model import INPUT_MULTIPLE, FusionNet, ModelConfig, check_size, correlation, count_params, displacements
 from fccf_train.warp import warp
 
 
@@ -16,7 +17,7 @@ def test_encoder_denoiser_shapes(h: int, w: int) -> None:
     cond = torch.rand(3, 2, h, w) * 2 - 1
     task = torch.tensor([0, 3, 7])
     feat, comp, mask, flow = net.encoder(cond, task)
-    assert feat.shape == (3, net.cfg.feat_half, h // 2, w // 2)
+    assert feat.shape == (3, net.cfg.feat, h // 4, w // 4)
     assert comp.shape == mask.shape == (3, 1, h, w)
     assert flow.shape == (3, 2, h, w)
     assert float(mask.min()) >= 0 and float(mask.max()) <= 1
@@ -28,15 +29,32 @@ def test_encoder_denoiser_shapes(h: int, w: int) -> None:
     assert torch.isfinite(x0).all()
 
 
-def test_fresh_model_starts_from_the_mean_rule_without_flow() -> None:
+def test_fresh_model_has_zero_flow_and_an_identity_denoiser_at_t0() -> None:
     net = FusionNet()
     cond = torch.rand(2, 2, 16, 24) * 2 - 1
-    _, comp, mask, flow = net.encoder(cond, torch.tensor([1, 2]))
-    assert float(flow.abs().max()) == 0.0  # zero-initialised flow head
+    _, comp, _, flow = net.encoder(cond, torch.tensor([1, 2]))
+    assert float(flow.abs().max()) == 0.0  # zero-initialised registration gain and refinement
     # zero-initialised head: at t = 0 the denoiser returns x_t (c_skip = 1, c_out = 0)
     x = torch.rand(2, 1, 16, 24)
-    out = net.denoiser(x, torch.zeros(2), torch.zeros(2, net.cfg.feat_half, 8, 12), comp)
+    out = net.denoiser(x, torch.zeros(2), torch.zeros(2, net.cfg.feat, 4, 6), comp)
     assert torch.allclose(out, x, atol=1e-3)
+
+
+def test_correlation_channel_order_and_flow_readout() -> None:
+    # descriptors of B are those of A moved by (dx, dy) = (1, -2) cells: the correlation peaks in
+    # channel (dy + r) (2r + 1) + (dx + r), and a sharp soft-argmax reads that displacement
+    torch.manual_seed(1)
+    r = 2
+    da = F.normalize(torch.randn(1, 8, 12, 14), dim=1)
+    db = torch.roll(da, shifts=(-2, 1), dims=(2, 3))  # db(p + (1, -2)) = da(p)
+    corr = correlation(da, db, r)
+    inner = corr[..., 3:-3, 3:-3]
+    k = (-2 + r) * (2 * r + 1) + (1 + r)
+    assert torch.equal(inner.argmax(1), torch.full_like(inner.argmax(1), k))
+    p = torch.softmax((corr - 1) * 40.0, 1)
+    f = torch.einsum("nkhw,kc->nchw", p, displacements(r))[..., 3:-3, 3:-3]
+    assert torch.allclose(f[:, 0], torch.ones_like(f[:, 0]), atol=0.01)
+    assert torch.allclose(f[:, 1], torch.full_like(f[:, 1], -2.0), atol=0.01)
 
 
 def test_parameter_count_is_size_independent_and_small() -> None:
