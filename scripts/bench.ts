@@ -2,6 +2,7 @@
 const suites: Record<string, () => Promise<unknown>> = {
   samplers: () => import("../packages/samplers/bench/samplers.ts"),
   metrics: () => import("../packages/metrics/bench/metrics.ts"),
+  model: () => import("../packages/cli/bench/model.ts"),
 };
 
 const [suite] = process.argv.slice(2);
