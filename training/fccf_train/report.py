@@ -2,7 +2,7 @@
 
 Example::
 
-    /usr/bin/python3 -m fccf_train.report runs/ship-rl runs/ship-fixed
+    /usr/bin/python3 -m fccf_train.report runs/r3-rl16 runs/r3-fixed
 
 writes ``reports/<run>-curves.png``, ``reports/<run>-rl_trajectory.{json,png}`` (RL runs) and
 ``reports/<run>-summary.json`` (steps, wall time, final weights, last validation terms).

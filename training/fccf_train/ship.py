@@ -41,6 +41,21 @@ PARITY_CASES = (
 )
 
 
+def _elapsed(path: Path, ck: dict[str, object]) -> float:
+    """Training seconds up to the checkpoint; snapshots written before they carried it are looked up
+    in the run's metrics.jsonl."""
+    if "elapsed" in ck:
+        return float(ck["elapsed"])  # type: ignore[arg-type]
+    log = path.parent / "metrics.jsonl"
+    best = 0.0
+    if log.is_file():
+        for line in log.read_text().splitlines():
+            rec = json.loads(line)
+            if rec.get("kind") == "train" and rec["step"] <= ck["step"]:  # type: ignore[operator]
+                best = float(rec["time"])
+    return best
+
+
 def _report(reports: Path, name: str) -> dict[str, object] | None:
     p = reports / f"{name}.json"
     return json.loads(p.read_text()) if p.is_file() else None
@@ -110,7 +125,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         "checkpoint": label or (str(checkpoint.relative_to(REPO)) if REPO in checkpoint.parents else str(checkpoint)),
         "weights": "EMA",
         "step": ck.get("step"),
-        "wall_minutes": round(float(ck.get("elapsed", 0.0)) / 60, 1),
+        "wall_minutes": round(_elapsed(checkpoint, ck) / 60, 1),
         "data": "../shared/data/train, all 8 tasks (validation split held out: fccf_train.split, sha256 of <TASK>/<name> mod 100 < 10)",
         "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
         "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset") if k in args},

@@ -163,7 +163,7 @@ class Run:
         st = self.state()
         atomic_save(st, os.path.join(self.out, "checkpoint.pt"))
         if self.step % self.args.snapshot_every == 0:
-            atomic_save({k: st[k] for k in ("model", "ema", "config", "step", "args")},
+            atomic_save({k: st[k] for k in ("model", "ema", "config", "step", "elapsed", "args")},
                         os.path.join(self.out, f"checkpoint-{self.step}.pt"))
         self.write_reports()
 
