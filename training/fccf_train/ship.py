@@ -85,17 +85,18 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     speed = measure_speed(model, graphs, runs=20)
     flops = gflops(model)
     log(f"speed 640x480: {speed}; GFLOPs: {flops}")
-    enc_ms, den_ms = speed["encoder_ms"], speed["denoiser_step_ms"]
+    enc_ms, den_ms = float(speed["encoder_ms"]), float(speed["denoiser_step_ms"])  # type: ignore[arg-type]
     measured = {
         "onnx_bytes": size,
         "onnx_parity_max_abs_diff": diffs,
         "gflops_640x480": flops,
         "speed_640x480": {
-            **{k: round(v, 2) for k, v in speed.items()},
+            **{k: round(v, 2) if isinstance(v, float) else v for k, v in speed.items()},
             "full_forward_ms": round(enc_ms + den_ms, 2),
             "hierarchical_sample_ms_estimate": round(3 * enc_ms + steps * den_ms, 1),
-            "hierarchical_sample_min_ms_estimate": round(3 * speed["encoder_min_ms"] + steps * speed["denoiser_step_min_ms"], 1),
-            "runtime": "onnxruntime-node 1.30.0, CPU (2 cores), 2 intra-op threads, batch 1, median and min of 20 runs",
+            "hierarchical_sample_min_ms_estimate": round(3 * float(speed["encoder_min_ms"]) + steps * float(speed["denoiser_step_min_ms"]), 1),  # type: ignore[arg-type]
+            "runtime": "onnxruntime-node 1.30.0, CPU (2 cores), 2 intra-op threads, batch 1; 3 alternating rounds of 20 runs per "
+                       "graph: median of the round medians, min of all runs, rounds_ms = [encoder, denoiser] median per round",
             "load_average_before": round(load_before, 2),
         },
     }
