@@ -19,7 +19,7 @@ from .infer import CHROMA_EPS
 from .model import INPUT_MULTIPLE, FusionNet, count_params
 from .parity import SAMPLER_DETAIL
 from .schedule import SCHEDULE
-from .tasks import TASKS
+from .tasks import STRATEGIES, TASKS, graph_task_id
 
 CONTRACT_VERSION = "fccf-model/1"
 
@@ -33,7 +33,12 @@ def build_card(
     measured: dict[str, object],
     training: dict[str, object],
     quality: dict[str, object] | None = None,
+    default_strategies: dict[str, str] | None = None,
 ) -> dict[str, object]:
+    """The card (see DESIGN.md). ``tasks[].id`` is the graphs' task input for the task's default
+    strategy; a strategy-conditioned model also lists ``tasks[].strategies`` (strategy -> id)."""
+    strategy = {t.name: (default_strategies or {}).get(t.name) or t.strategy for t in TASKS}
+    conditioned = model.cfg.strategies
     missing = [t.name for t in TASKS if t.name not in default_strengths]
     if missing:
         raise ValueError(f"no default strength for tasks {', '.join(missing)}")
@@ -76,12 +81,13 @@ def build_card(
         },
         "tasks": [
             {
-                "id": t.id,
+                "id": graph_task_id(t, strategy[t.name], conditioned),
                 "name": t.name,
                 "source_a": t.dir_a,
                 "source_b": t.dir_b,
                 "plan": t.plan,
-                "strategy": t.strategy,
+                "strategy": strategy[t.name],
+                **({"strategies": {st: graph_task_id(t, st, True) for st in STRATEGIES}} if conditioned else {}),
                 "stages": {"hi": t.stages[0], "lo": t.stages[1]},
                 "default_strength": default_strengths[t.name],
             }

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .model import INPUT_MULTIPLE, FusionNet
+from .model import INPUT_MULTIPLE, FusionNet, ModelConfig
 
 OPSET = 17
 ORT_RUNNER = Path(__file__).with_name("ort_run.mjs")
@@ -244,8 +244,9 @@ class OrtModel:
     Python inference reference can be replayed on the ONNX files (one node process per call: slow,
     meant for the small parity cases)."""
 
-    def __init__(self, graphs: Graphs) -> None:
+    def __init__(self, graphs: Graphs, cfg: ModelConfig) -> None:
         self.graphs = graphs
+        self.cfg = cfg  # the exported model's config: inference reads cfg.strategies for task ids
         self.encoder = self._encoder
         self.denoiser = self._denoiser
 

@@ -29,7 +29,7 @@ from .infer import fuse_images
 from .metrics import METRICS_GATE
 from .model import FusionNet, ModelConfig
 from .split import validation_names
-from .tasks import TASKS
+from .tasks import STRATEGIES, TASKS, task_by_name
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -88,11 +88,12 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
 
 
-def evaluate_model(model: FusionNet, pairs: list[Pair], strength: float, steps: int, seed: int = 0) -> dict[str, float]:
+def evaluate_model(model: FusionNet, pairs: list[Pair], strength: float, steps: int, seed: int = 0,
+                   strategy: str | None = None) -> dict[str, float]:
     rows = []
     for i, p in enumerate(pairs):
         a, b = load_image(p.path_a), load_image(p.path_b)
-        res = fuse_images(model, a, b, p.task, strength, steps, seed=seed + i)
+        res = fuse_images(model, a, b, p.task, strength, steps, seed=seed + i, strategy=strategy)
         rows.append(score_pair(res.image, a, b))
     return _mean(rows)
 
@@ -144,36 +145,53 @@ def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks
 
 
 def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Per task, the candidate strength whose validation output beats the validation mean and max
-    rules on the most metrics (ties: the higher mean of the 8 metrics relative to the rules, then the
-    lower strength)."""
+    """Per task, the candidate (strategy, strength) whose validation output beats the validation mean
+    and max rules on the most metrics (ties: the higher mean of the 8 metrics relative to the rules,
+    then the lower strength, then the task's training default strategy). Strategies are candidates
+    only for a strategy-conditioned model; otherwise each task keeps its training strategy."""
     out: dict[str, object] = {}
     for t in _tasks(tasks):
         pairs, refs = _validation_refs(train_root, t.name)
         best = None
         cand_rows = {}
-        for s in STRENGTH_CANDIDATES:
-            got = evaluate_model(model, pairs, s, steps)
-            n_wins = sum(len(wins(got, refs[r])) for r in refs)
-            rel = float(np.mean([(got[m] - refs[r][m]) / (abs(refs[r][m]) + 1e-9) for r in refs for m in METRICS_GATE]))
-            cand_rows[str(s)] = {"metrics": got, "wins": n_wins, "relative": rel}
-            key = (n_wins, rel, -s)
-            if best is None or key > best[0]:
-                best = (key, s)
-            log(f"  {t.name} s={s}: wins {n_wins}/16 rel {rel:+.4f}")
+        strategies = STRATEGIES if model.cfg.strategies else (t.strategy,)
+        for st in strategies:
+            for s in STRENGTH_CANDIDATES:
+                got = evaluate_model(model, pairs, s, steps, strategy=st)
+                n_wins = sum(len(wins(got, refs[r])) for r in refs)
+                rel = float(np.mean([(got[m] - refs[r][m]) / (abs(refs[r][m]) + 1e-9) for r in refs for m in METRICS_GATE]))
+                cand_rows[f"{st} {s}"] = {"strategy": st, "strength": s, "metrics": got, "wins": n_wins, "relative": rel}
+                key = (n_wins, rel, -s, st == t.strategy)
+                if best is None or key > best[0]:
+                    best = (key, st, s)
+                log(f"  {t.name} {st} s={s}: wins {n_wins}/16 rel {rel:+.4f}")
         assert best is not None
-        out[t.name] = {"strength": best[1], "validation_pairs": len(pairs), "baselines": refs, "candidates": cand_rows}
-        log(f"{t.name}: default strength {best[1]} ({len(pairs)} validation pairs)")
+        out[t.name] = {"strength": best[2], "strategy": best[1], "validation_pairs": len(pairs), "baselines": refs,
+                       "candidates": cand_rows}
+        log(f"{t.name}: default strategy {best[1]}, strength {best[2]} ({len(pairs)} validation pairs)")
     return out
 
 
-def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, float], steps: int, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def read_defaults(path: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """(strength, strategy) per task from a strengths.json written by ``choose_strengths``
+    (files from before strategies were chosen hold the training strategy implicitly)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: run `python -m fccf_train.gate strengths` first (defaults come from validation)")
+    rows = json.loads(path.read_text())["tasks"]
+    strengths = {k: float(v["strength"]) for k, v in rows.items()}
+    strategies = {k: str(v.get("strategy") or task_by_name(k).strategy) for k, v in rows.items()}
+    return strengths, strategies
+
+
+def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, float], steps: int, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
+                 strategies: dict[str, str] | None = None) -> dict[str, object]:
     refs = reference_rows()
     out: dict[str, object] = {}
     for t in _tasks(tasks):
         t0 = time.time()
         pairs = list_pairs(test_root, t.name)
-        mine = evaluate_model(model, pairs, strengths[t.name], steps)
+        strategy = (strategies or {}).get(t.name)
+        mine = evaluate_model(model, pairs, strengths[t.name], steps, strategy=strategy)
         verdict = {}
         for method, need in GATE_RULES.items():
             ref = refs[t.name].get(method)
@@ -181,7 +199,7 @@ def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, f
                 continue
             w = wins(mine, ref)
             verdict[method] = {"wins": w, "count": len(w), "needed": need, "pass": len(w) >= need}
-        out[t.name] = {"pairs": len(pairs), "strength": strengths[t.name], "metrics": mine, "verdict": verdict,
+        out[t.name] = {"pairs": len(pairs), "strength": strengths[t.name], "strategy": strategy or t.strategy, "metrics": mine, "verdict": verdict,
                        "seconds": round(time.time() - t0, 1)}
         log(f"{t.name}: " + ", ".join(f"{k} {v['count']}/8" for k, v in verdict.items()))
     return out
@@ -190,14 +208,14 @@ def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, f
 def fusion_markdown(res: dict[str, object]) -> str:
     refs = reference_rows()
     cols = METRICS_GATE + ("AG",)
-    lines = ["## Fusion gate (test split, default strength, DPM-Solver++ 2M)", ""]
-    summary = ["| task | strength | vs mean (>= 6) | vs max (>= 4) | vs IFCNN (>= 4) | pass |", "|---|---|---|---|---|---|"]
+    lines = ["## Fusion gate (test split, default strategy and strength, DPM-Solver++ 2M)", ""]
+    summary = ["| task | strategy | strength | vs mean (>= 6) | vs max (>= 4) | vs IFCNN (>= 4) | pass |", "|---|---|---|---|---|---|---|"]
     for task, r in res.items():
         assert isinstance(r, dict)
         v = r["verdict"]
         ok = all(x["pass"] for x in v.values())
         cells = [f"{v[m]['count']}/8" if m in v else "-" for m in GATE_RULES]
-        summary.append(f"| {task} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
+        summary.append(f"| {task} | {r.get('strategy', '-')} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
     lines += summary + [""]
     for task, r in res.items():
         assert isinstance(r, dict)
@@ -210,7 +228,8 @@ def fusion_markdown(res: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def rl_comparison(models: dict[str, FusionNet], test_root: str | Path, strengths: dict[str, float], steps: int, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def rl_comparison(models: dict[str, FusionNet], test_root: str | Path, strengths: dict[str, float], steps: int, log=print,  # type: ignore[no-untyped-def]
+                  strategies: dict[str, str] | None = None) -> dict[str, object]:
     """Test-split metrics of several checkpoints (e.g. RL vs fixed loss weights) at the same strengths."""
     refs = reference_rows()
     out: dict[str, object] = {}
@@ -218,7 +237,7 @@ def rl_comparison(models: dict[str, FusionNet], test_root: str | Path, strengths
         pairs = list_pairs(test_root, t.name)
         row: dict[str, object] = {}
         for label, model in models.items():
-            got = evaluate_model(model, pairs, strengths[t.name], steps)
+            got = evaluate_model(model, pairs, strengths[t.name], steps, strategy=(strategies or {}).get(t.name))
             row[label] = {"metrics": got, "wins_vs_mean": len(wins(got, refs[t.name]["baseline-mean"])),
                           "wins_vs_max": len(wins(got, refs[t.name]["baseline-max"]))}
             log(f"{t.name} {label}: " + " ".join(f"{m} {got[m]:.3f}" for m in METRICS_GATE))
@@ -265,21 +284,18 @@ def main(argv: list[str] | None = None) -> int:
             res = choose_strengths(model, args.train, args.steps, tasks=tasks)
             (out / "strengths.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
         else:
-            sj = out / "strengths.json"
-            if not sj.is_file():
-                raise FileNotFoundError(f"{sj}: run `gate strengths` first (default strengths come from validation)")
-            st = {k: float(v["strength"]) for k, v in json.loads(sj.read_text())["tasks"].items()}
+            st, strat = read_defaults(out / "strengths.json")
         if args.part == "rl":
             if not args.compare:
                 raise ValueError("rl: pass --compare <fixed-weight checkpoint>")
-            res = rl_comparison({"RL weighting": model, "fixed weights": load_model(args.compare)}, args.test, st, args.steps)
+            res = rl_comparison({"RL weighting": model, "fixed weights": load_model(args.compare)}, args.test, st, args.steps, strategies=strat)
             meta = {"checkpoints": {"RL weighting": args.checkpoint, "fixed weights": args.compare}, "steps": args.steps, "tasks": res}
             (out / "rl_vs_fixed.json").write_text(json.dumps(meta, indent=1))
             md = rl_markdown(res)
             (out / "rl_vs_fixed.md").write_text(md + "\n")
             print(md)
         elif args.part == "fusion":
-            res = fusion_table(model, args.test, st, args.steps, tasks=tasks)
+            res = fusion_table(model, args.test, st, args.steps, tasks=tasks, strategies=strat)
             (out / "fusion.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
             md = fusion_markdown(res)
             (out / "fusion.md").write_text(md + "\n")

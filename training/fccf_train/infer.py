@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from .images import rgb_to_ycbcr, to_u8, ycbcr_to_rgb
 from .model import INPUT_MULTIPLE, FusionNet
 from .schedule import SCHEDULE
-from .tasks import Task, task_by_name
+from .tasks import Task, graph_task_id, task_by_name
 from .warp import warp
 
 Array = np.ndarray
@@ -293,13 +293,16 @@ def fuse_images(
     seed: int = 0,
     bounds: tuple[float, float] | None = None,
     noise: Array | None = None,
+    strategy: str | None = None,
 ) -> FuseResult:
-    """Fuse a decoded pair end to end (channel plan, padding, encoder, sampler, recombination)."""
+    """Fuse a decoded pair end to end (channel plan, padding, encoder, sampler, recombination).
+    ``strategy`` ('max' / 'mean', None = the task's default) picks the graphs' task id."""
     task = task_by_name(task_name)
+    gid = graph_task_id(task, strategy, model.cfg.strategies)
     planes = plan_planes(a, b, task)
     cond, h, w = pad_to_multiple(torch.from_numpy(planes.cond))
     nz = None if noise is None else torch.from_numpy(np.asarray(noise, dtype=np.float32))[:, None]
-    res = fuse_planes(model, cond, task.id, strength, steps, bounds or task.stages, nz, seed)
+    res = fuse_planes(model, cond, gid, strength, steps, bounds or task.stages, nz, seed)
     out = res.out[:, 0, :h, :w].numpy()
     fused = from_unit(np.clip(out.astype(np.float64), -1.0, 1.0))
     mask = res.mask[0, 0, :h, :w].double().numpy()

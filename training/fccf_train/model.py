@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from .graph import ChebGraphLayer
 from .schedule import SCHEDULE
-from .tasks import NUM_TASKS
+from .tasks import NUM_TASKS, STRATEGIES
 from .warp import warp
 
 INPUT_MULTIPLE = 8
@@ -49,6 +49,8 @@ class ModelConfig:
     task_dim: int = 32
     corr_radius: int = 2
     cheb_order: int = 3
+    # one task-embedding row per (task, strategy) instead of per task: see tasks.graph_task_id
+    strategies: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -137,7 +139,7 @@ class Encoder(nn.Module):
         self.cfg = cfg
         r = cfg.corr_radius
         ncorr = (2 * r + 1) ** 2
-        self.task_emb = nn.Embedding(NUM_TASKS, cfg.task_dim)
+        self.task_emb = nn.Embedding(NUM_TASKS * (len(STRATEGIES) if cfg.strategies else 1), cfg.task_dim)
         self.reg_a = RegBranch(cfg.task_dim, cfg.reg_width, cfg.desc)
         self.reg_b = RegBranch(cfg.task_dim, cfg.reg_width, cfg.desc)
         # two temperatures: one for the contrastive loss, a sharper one for reading out the flow
@@ -277,6 +279,19 @@ class FusionNet(nn.Module):
         self.cfg = cfg or ModelConfig()
         self.encoder = Encoder(self.cfg)
         self.denoiser = Denoiser(self.cfg)
+
+    def load_for_finetune(self, state: dict[str, torch.Tensor]) -> None:
+        """Loads weights of a model with the same layers; a per-task embedding (one strategy per
+        task) fills every strategy's rows of a strategy-conditioned one, so fine-tuning starts from
+        the same function for each task whatever the strategy."""
+        key = "encoder.task_emb.weight"
+        rows = self.encoder.task_emb.weight.shape[0]
+        if key in state and state[key].shape[0] != rows:
+            src = state[key]
+            if rows % src.shape[0]:
+                raise ValueError(f"task embedding rows {src.shape[0]} cannot fill {rows}")
+            state = {**state, key: src.repeat(rows // src.shape[0], 1)}
+        self.load_state_dict(state)
 
 
 def count_params(m: nn.Module) -> int:

@@ -1,7 +1,7 @@
 """Parity fixtures for the TypeScript engine: small test pairs run through the Python reference.
 
 Each case folder `models/parity/<case>/` holds `a.png`, `b.png` (the inputs), `out.png` (the
-reference output) and `case.json`: task, strength, steps, seed, sampler, the plan timesteps and
+reference output) and `case.json`: task, strategy, strength, steps, seed, sampler, the plan timesteps and
 stages, the exact noise used (so an engine can replay it instead of drawing its own), and the float
 outputs: per-plane fused values and composite in [-1, 1], the Y-pass mask and flow, all cropped to
 the image size, row-major. The noise is given at the padded size (the network's input size).
@@ -21,6 +21,7 @@ import numpy as np
 from .images import save_png
 from .infer import fuse_images, pad_to_multiple
 from .model import INPUT_MULTIPLE, FusionNet
+from .tasks import task_by_name
 
 SAMPLER = "dpmsolver++"
 SAMPLER_DETAIL = {
@@ -48,10 +49,13 @@ def write_case(
     steps: int,
     seed: int,
     note: str = "",
+    strategy: str | None = None,
 ) -> dict[str, object]:
-    """Run one pair through `fuse_images` and write the fixture folder; returns case.json content."""
+    """Run one pair through `fuse_images` and write the fixture folder; returns case.json content.
+    ``strategy`` None is the task's training strategy; case.json always names the one used."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    res = fuse_images(model, a, b, task, strength, steps, seed=seed)
+    strategy = strategy or task_by_name(task).strategy
+    res = fuse_images(model, a, b, task, strength, steps, seed=seed, strategy=strategy)
     save_png(out_dir / "a.png", a)
     save_png(out_dir / "b.png", b)
     save_png(out_dir / "out.png", res.image)
@@ -60,6 +64,7 @@ def write_case(
     wp = w + (-w) % INPUT_MULTIPLE
     case: dict[str, object] = {
         "task": task,
+        "strategy": strategy,
         "note": note,
         "width": w,
         "height": h,
@@ -95,7 +100,8 @@ def replay_case(model: object, case_dir: Path) -> dict[str, float]:
     if case["noise"] is not None:
         hp, wp = case["padded"]["height"], case["padded"]["width"]
         noise = np.array(case["noise"], dtype=np.float32).reshape(-1, hp, wp)
-    res = fuse_images(model, a, b, case["task"], case["strength"], case["steps"], seed=case["seed"], noise=noise)  # type: ignore[arg-type]
+    res = fuse_images(model, a, b, case["task"], case["strength"], case["steps"], seed=case["seed"], noise=noise,  # type: ignore[arg-type]
+                      strategy=case.get("strategy"))
     h, w = case["height"], case["width"]
     want = np.array(case["fused_planes"], dtype=np.float32).reshape(-1, h, w)
     comp = np.array(case["composite_planes"], dtype=np.float32).reshape(-1, h, w)

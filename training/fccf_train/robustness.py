@@ -34,7 +34,7 @@ from scipy.ndimage import gaussian_filter
 
 from .degrade import random_deformation
 from .evaluate import list_pairs
-from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model
+from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults
 from .images import evaluator_grey, load_image
 from .infer import fuse_images
 from .metrics import qabf
@@ -70,7 +70,8 @@ def _subset(root: str, task: str, n: int) -> list:  # type: ignore[type-arg]
     return [pairs[i] for i in sorted(set(idx.tolist()))]
 
 
-def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
+                    strategies: dict[str, str] | None = None) -> dict[str, object]:
     out: dict[str, object] = {}
     for t in [t for t in TASKS if tasks is None or t.name in tasks]:
         pairs = _subset(test_root, t.name, n_pairs)
@@ -81,10 +82,15 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
             d["psnr"].append(psnr)
             d["qabf"].append(q)
 
+        st = (strategies or {}).get(t.name)
+
+        def fuse(a: np.ndarray, b: np.ndarray, strength: float, seed: int = 0) -> np.ndarray:
+            return fuse_images(model, a, b, t.name, strength, steps, seed=seed, strategy=st).image
+
         for i, p in enumerate(pairs):
             a, b = load_image(p.path_a), load_image(p.path_b)
             ga, gb = evaluator_grey(a), evaluator_grey(b)
-            ref = evaluator_grey(fuse_images(model, a, b, t.name, 0.0, steps).image)
+            ref = evaluator_grey(fuse(a, b, 0.0))
             for level in NOISE_LEVELS:
                 rng = np.random.default_rng(1000 * i + level)
                 an, bn = add_noise(a, level, rng), add_noise(b, level, rng)
@@ -93,12 +99,12 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
                     g = evaluator_grey(img)
                     return psnr255(g, ref), qabf(g, ga, gb)
 
-                add(level, "composite", *score(fuse_images(model, an, bn, t.name, 0.0, steps).image))
+                add(level, "composite", *score(fuse(an, bn, 0.0)))
                 if level > 0:
                     for s in BLUR_SIGMAS:
-                        add(level, f"blur{s}", *score(fuse_images(model, blur(an, s), blur(bn, s), t.name, 0.0, steps).image))
+                        add(level, f"blur{s}", *score(fuse(blur(an, s), blur(bn, s), 0.0)))
                 for s in REFINE_STRENGTHS:
-                    add(level, f"refine{s}", *score(fuse_images(model, an, bn, t.name, s, steps, seed=i).image))
+                    add(level, f"refine{s}", *score(fuse(an, bn, s, seed=i)))
         means = {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in acc.items()}
         rows: dict[str, object] = {}
         for level in NOISE_LEVELS:
@@ -178,7 +184,8 @@ def misalignment(h: int, w: int, gen: torch.Generator) -> tuple[torch.Tensor, to
     return g, flow
 
 
-def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, strengths: dict[str, float], log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, strengths: dict[str, float], log=print,  # type: ignore[no-untyped-def]
+                       tasks: list[str] | None = None, strategies: dict[str, str] | None = None) -> dict[str, object]:
     out: dict[str, object] = {}
     for t in [t for t in TASKS if tasks is None or t.name in tasks]:
         gen = torch.Generator().manual_seed(20261125 + t.id)
@@ -191,8 +198,9 @@ def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: in
             b_mis = _warp_image(b, g)
             s = strengths[t.name]
             ga, gb = evaluator_grey(a), evaluator_grey(b)
-            aligned = fuse_images(model, a, b, t.name, s, steps, seed=i)
-            mis = fuse_images(model, a, b_mis, t.name, s, steps, seed=i)
+            st = (strategies or {}).get(t.name)
+            aligned = fuse_images(model, a, b, t.name, s, steps, seed=i, strategy=st)
+            mis = fuse_images(model, a, b_mis, t.name, s, steps, seed=i, strategy=st)
             ft = flow_true[0].numpy()
             epe0 = float(np.mean(np.linalg.norm(ft, axis=0)))
             epe = float(np.mean(np.linalg.norm(mis.flow - ft, axis=0)))
@@ -242,15 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         model = load_model(args.checkpoint)
+        st, strat = read_defaults(out / "strengths.json")
         if args.part == "diffusion":
-            res = diffusion_table(model, args.test, args.pairs, args.steps, tasks=tasks)
+            res = diffusion_table(model, args.test, args.pairs, args.steps, tasks=tasks, strategies=strat)
             md = diffusion_markdown(res)
         else:
-            sj = out / "strengths.json"
-            if not sj.is_file():
-                raise FileNotFoundError(f"{sj}: run `fccf_train.gate strengths` first")
-            st = {k: float(v["strength"]) for k, v in json.loads(sj.read_text())["tasks"].items()}
-            res = registration_table(model, args.test, args.pairs, args.steps, st, tasks=tasks)
+            res = registration_table(model, args.test, args.pairs, args.steps, st, tasks=tasks, strategies=strat)
             md = registration_markdown(res)
         meta = {"checkpoint": args.checkpoint, "steps": args.steps, "pairs_per_task": args.pairs, "tasks": res}
         (out / f"{args.part}.json").write_text(json.dumps(meta, indent=1))

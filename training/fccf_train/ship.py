@@ -24,9 +24,10 @@ import torch
 from .card import build_card, write_card
 from .evaluate import list_pairs
 from .export import OrtModel, check_parity, export_graphs, gflops, measure_speed
-from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model
+from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults
 from .images import load_image
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
+from .tasks import STRATEGIES
 
 MAX_BYTES = 20 * 1024 * 1024
 PARITY_TOL = 1e-4
@@ -72,7 +73,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     strengths_rep = _report(reports, "strengths")
     if strengths_rep is None:
         raise FileNotFoundError(f"{reports / 'strengths.json'}: run `python -m fccf_train.gate strengths` first")
-    strengths = {k: float(v["strength"]) for k, v in strengths_rep["tasks"].items()}  # type: ignore[union-attr]
+    strengths, strategies = read_defaults(reports / "strengths.json")
     graphs = export_graphs(model, out, name)
     size = graphs.encoder.path.stat().st_size + graphs.denoiser.path.stat().st_size
     if size > MAX_BYTES:
@@ -105,15 +106,22 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if pdir.exists():
         shutil.rmtree(pdir)
     cases = []
-    for task, idx, y, x, h, w, s, n_steps, seed in PARITY_CASES:
+    # each case at the card's default strategy; a strategy-conditioned model also gets the first case
+    # with the other strategy, so engines test their strategy option against the reference
+    runs = [(c, strategies[c[0]]) for c in PARITY_CASES]
+    if model.cfg.strategies:
+        first = PARITY_CASES[0]
+        runs.append((first, next(x for x in STRATEGIES if x != strategies[first[0]])))
+    for (task, idx, y, x, h, w, s, n_steps, seed), strategy in runs:
         p = list_pairs(SHARED / "data" / "test", task)[idx]
         a, b = crop(load_image(p.path_a), y, x, h, w), crop(load_image(p.path_b), y, x, h, w)
         strength = strengths[task] if s is None else s
-        cid = f"{task.lower()}-{p.name}-s{strength:g}-n{n_steps}"
-        write_case(model, pdir / cid, a, b, task, strength, n_steps, seed, note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}")
+        cid = f"{task.lower()}-{p.name}-{strategy}-s{strength:g}-n{n_steps}"
+        write_case(model, pdir / cid, a, b, task, strength, n_steps, seed,
+                   note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}", strategy=strategy)
         cases.append(cid)
     # the fixtures must be reachable by an ONNX engine: replay them on the exported graphs
-    ort_model = OrtModel(graphs)
+    ort_model = OrtModel(graphs, model.cfg)
     replay = {cid: replay_case(ort_model, pdir / cid) for cid in cases}
     worst = max(max(r["fused"], r["composite"], r["mask"]) for r in replay.values())
     log(f"parity fixtures replayed in onnxruntime-node: max float diff {worst:.2e}, "
@@ -131,7 +139,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
         "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset") if k in args},
     }
-    quality: dict[str, object] = {"strength_selection": "validation split; candidates and scores in training/reports/strengths.json"}
+    quality: dict[str, object] = {"strength_selection": "validation split (strategy and strength per task); candidates and scores in training/reports/strengths.json"}
     missing = []
     for part in ("fusion", "diffusion", "registration", "rl_vs_fixed"):
         rep, md = _report(reports, part), _markdown(reports, part)
@@ -147,7 +155,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         quality["misses"].append(  # type: ignore[union-attr]
             f"speed at 640x480: encoder {enc_ms:.1f} ms + denoiser step {den_ms:.1f} ms = {full:.1f} ms per full forward; "
             "budget 40 ms per full forward and 20 ms per denoiser step")
-    card = build_card(name, graphs, model, strengths, steps, measured, training, quality)
+    card = build_card(name, graphs, model, strengths, steps, measured, training, quality, default_strategies=strategies)
     card["parity_fixtures"] = {"dir": "parity", "cases": cases, "python_reference": "training/fccf_train/infer.py"}
     write_card(out / f"{name}.json", card)
     log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")

@@ -16,7 +16,7 @@ from . import losses as L
 from .degrade import add_sensor_noise, random_deformation
 from .model import FusionNet
 from .schedule import SCHEDULE, stage_of
-from .tasks import TASKS
+from .tasks import NUM_TASKS, TASKS
 from .warp import warp
 
 TERMS = ("diff", "ssim", "grad", "int", "flow")
@@ -41,7 +41,13 @@ class TrainStep(nn.Module):
         b_mis = warp(b, g)
         a_n, b_n = add_sensor_noise(a, gen), add_sensor_noise(b_mis, gen)
 
-        feat, comp_n, mask, flow, logits = enc.forward_train(torch.cat([a_n, b_n], 1), task)
+        # a strategy-conditioned model sees both strategies of every task (tasks.graph_task_id)
+        if self.net.cfg.strategies:
+            use_max = torch.rand(n, generator=gen) < 0.5
+            gid = task + NUM_TASKS * (~use_max).long()
+        else:
+            use_max, gid = _USE_MAX[task], task
+        feat, comp_n, mask, flow, logits = enc.forward_train(torch.cat([a_n, b_n], 1), gid)
         comp_clean = mask * a + (1 - mask) * warp(b_mis, flow.detach())
         target = (mask * a + (1 - mask) * b).detach()
 
@@ -58,7 +64,7 @@ class TrainStep(nn.Module):
             b_reg = warp(b_n[other], flow[other].detach())
             src = torch.where((stage[other] == 0).view(-1, 1, 1, 1), b_reg, a_n[other])
             cond_s = torch.cat([src, src], 1)
-            f2, c2, _, fl2 = enc(cond_s, task[other])
+            f2, c2, _, fl2 = enc(cond_s, gid[other])
             feat_s = feat.index_put((other,), f2)
             comp_s = comp_n.index_put((other,), c2)
             flow_extra = flow_extra.index_put((other,), L.epe(fl2, torch.zeros_like(fl2)))
@@ -67,7 +73,6 @@ class TrainStep(nn.Module):
         x0 = den(x_t, t, feat_s, comp_s)
 
         chroma = chan > 0
-        use_max = _USE_MAX[task]
         weight_x0 = SCHEDULE.abar(t).sqrt()
 
         def fusion(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -12,6 +12,8 @@ Conventions (fixed by the model contract, do not reorder ids):
   grey A (Diff-FCCF mode for SPECT/PET-MRI); training therefore also sees (A_Y, B_Cb) and (A_Y, B_Cr).
   plan ``both-colour``: both sources may be colour; Y is fused, chroma is blended outside the network.
 - strategy ``max`` / ``mean``: intensity target of the fusion loss (LFDT: MEAN for MEF and VI-NIR).
+  ``Task.strategy`` is the training default; a strategy-conditioned model (``ModelConfig.strategies``)
+  learns both and takes the strategy through the ``task`` input: ``graph_task_id``.
 - ``stages``: (hi, lo) fractions of the sampled range [0, t_start]: t/t_start > hi -> condition (b, b),
   lo < t/t_start <= hi -> (a, b), t/t_start <= lo -> (a, a).
 
@@ -69,6 +71,29 @@ def task_by_name(name: str) -> Task:
             return t
     known = ", ".join(t.name for t in TASKS)
     raise ValueError(f"unknown task {name!r}; known tasks: {known}")
+
+
+STRATEGIES: tuple[Strategy, ...] = ("max", "mean")
+
+
+def graph_task_id(task: Task, strategy: str | None, conditioned: bool) -> int:
+    """The ``task`` input of the graphs for ``task`` fused with ``strategy`` (None: the task's default).
+
+    A strategy-conditioned model has one id per (task, strategy): ``task.id + NUM_TASKS * i`` with i the
+    index in ``STRATEGIES``; a model trained with one strategy per task has only ``task.id``.
+
+    Example::
+
+        graph_task_id(task_by_name("VI-IR"), "mean", conditioned=True)  # 0 + 8 * 1 = 9
+    """
+    strategy = strategy or task.strategy
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+    if not conditioned:
+        if strategy != task.strategy:
+            raise ValueError(f"this model was trained with strategy {task.strategy!r} only for {task.name}")
+        return task.id
+    return task.id + NUM_TASKS * STRATEGIES.index(strategy)  # type: ignore[arg-type]
 
 
 def task_by_id(task_id: int) -> Task:

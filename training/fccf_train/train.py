@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
+    p.add_argument("--init", default=None,
+                   help="start from this checkpoint's EMA weights (fine-tuning: fresh optimiser, schedule and step count)")
     p.add_argument("--subset", choices=["train", "all"], default="train", help="'train' holds out the validation split")
     return p.parse_args(argv)
 
@@ -93,7 +95,11 @@ class Run:
         vs = CropSampler(val_pairs, args.crop, seed=12345)
         self.val_batches = [vs.batch(args.batch) for _ in range(4)]
         torch.manual_seed(args.seed)
-        self.net = FusionNet(ModelConfig.from_dict({**ModelConfig().to_dict(), **json.loads(args.model_config)}))
+        init = torch.load(args.init, map_location="cpu") if args.init and not args.resume else None
+        base_cfg = {**ModelConfig().to_dict(), **(init["config"] if init else {})}
+        self.net = FusionNet(ModelConfig.from_dict({**base_cfg, **json.loads(args.model_config)}))
+        if init:
+            self.net.load_for_finetune(init["ema"])
         self.ema = copy.deepcopy(self.net).eval()
         for p_ in self.ema.parameters():
             p_.requires_grad_(False)

@@ -7,7 +7,7 @@ import pytest
 from fccf_train.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from fccf_train.data import CropSampler, DataError, list_pairs, load_pair
 from fccf_train.split import validation_names
-from fccf_train.tasks import TASKS, task_by_name
+from fccf_train.tasks import TASKS, graph_task_id, task_by_name
 
 from .helpers import write_tiny_dataset
 
@@ -56,3 +56,14 @@ def test_pairs_crops_and_errors(tmp_path) -> None:
         list_pairs(str(tmp_path / "missing"))
     with pytest.raises(DataError, match="no image pairs"):
         list_pairs(root, tasks=["MEF"])
+
+
+def test_graph_task_ids_per_strategy() -> None:
+    vi, mef = task_by_name("VI-IR"), task_by_name("MEF")
+    assert graph_task_id(vi, None, conditioned=False) == 0 and graph_task_id(vi, "max", conditioned=False) == 0
+    assert graph_task_id(vi, "max", conditioned=True) == 0 and graph_task_id(vi, "mean", conditioned=True) == 8
+    assert graph_task_id(mef, None, conditioned=True) == 6 + 8  # MEF's training default is mean
+    with pytest.raises(ValueError, match="trained with strategy 'max' only for VI-IR"):
+        graph_task_id(vi, "mean", conditioned=False)
+    with pytest.raises(ValueError, match="unknown strategy 'median'"):
+        graph_task_id(vi, "median", conditioned=True)

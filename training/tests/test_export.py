@@ -82,6 +82,31 @@ def test_parity_case_replays_on_onnx(tiny: tuple[FusionNet, export.Graphs], tmp_
     a = rng.integers(0, 256, (19, 22, 3), dtype=np.uint8)
     b = rng.integers(0, 256, (19, 22, 3), dtype=np.uint8)
     write_case(model, tmp_path / "c", a, b, "MEF", 0.3, 3, 2)
-    diffs = replay_case(export.OrtModel(graphs), tmp_path / "c")
+    diffs = replay_case(export.OrtModel(graphs, model.cfg), tmp_path / "c")
     assert max(diffs["fused"], diffs["composite"], diffs["mask"]) <= FLOAT_TOLERANCE, diffs
     assert diffs["png"] <= 1
+
+
+def test_strategy_conditioned_card_and_fixture(tmp_path: Path) -> None:
+    # one graph task id per (task, strategy); the card's id is the default strategy's, and a parity
+    # case made with the non-default strategy replays on the ONNX graphs with the strategy it names
+    torch.manual_seed(1)
+    model = FusionNet(ModelConfig(strategies=True)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    graphs = export.export_graphs(model, tmp_path / "onnx", "tiny-s")
+    defaults = {t.name: "max" for t in TASKS}
+    card = build_card("tiny-s", graphs, model, {t.name: 0.0 for t in TASKS}, 4, {}, {}, default_strategies=defaults)
+    n = len(TASKS)
+    rows = {t["name"]: t for t in card["tasks"]}  # type: ignore[union-attr]
+    assert rows["MEF"]["strategy"] == "max" and rows["MEF"]["id"] == 6
+    assert rows["MEF"]["strategies"] == {"max": 6, "mean": 6 + n}
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, (18, 21), dtype=np.uint8)
+    b = rng.integers(0, 256, (18, 21), dtype=np.uint8)
+    c_max = write_case(model, tmp_path / "max", a, b, "VI-IR", 0.0, 3, 0, strategy="max")
+    c_mean = write_case(model, tmp_path / "mean", a, b, "VI-IR", 0.0, 3, 0, strategy="mean")
+    assert c_mean["strategy"] == "mean" and c_mean["composite_planes"] != c_max["composite_planes"]
+    diffs = replay_case(export.OrtModel(graphs, model.cfg), tmp_path / "mean")
+    assert max(diffs["fused"], diffs["composite"], diffs["mask"]) <= FLOAT_TOLERANCE, diffs

@@ -95,3 +95,30 @@ def test_select_checkpoint_scores_on_validation_and_breaks_ties_late(tmp_path: P
     pairs, refs = gate._validation_refs(root, "VI-IR")
     got = gate.evaluate_model(gate.load_model(paths[0]), pairs, 0.0, 1)
     assert row == {"vs_mean": len(gate.wins(got, refs["mean"])), "vs_max": len(gate.wins(got, refs["max"]))}
+
+
+def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) -> None:
+    import json
+
+    from fccf_train.model import FusionNet, ModelConfig
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(72, 64), pairs=30)
+    torch.manual_seed(0)
+    net = FusionNet(ModelConfig(strategies=True)).eval()
+    with torch.no_grad():  # make the two strategies' rows differ, so the choice is a real one
+        net.encoder.task_emb.weight[8:] += 0.5
+    res = gate.choose_strengths(net, root, 1, log=lambda _: None, tasks=["VI-IR"])["VI-IR"]
+    cands = res["candidates"]
+    assert sorted({c["strategy"] for c in cands.values()}) == ["max", "mean"] and len(cands) == 2 * len(gate.STRENGTH_CANDIDATES)
+    best = max(cands.values(), key=lambda c: (c["wins"], c["relative"], -c["strength"], c["strategy"] == "max"))
+    assert (res["strategy"], res["strength"]) == (best["strategy"], best["strength"])
+    pairs, refs = gate._validation_refs(root, "VI-IR")
+    got = gate.evaluate_model(net, pairs, best["strength"], 1, strategy=best["strategy"])
+    assert got == best["metrics"]
+    path = tmp_path / "strengths.json"
+    path.write_text(json.dumps({"tasks": {"VI-IR": res, "MEF": {"strength": 0.1}}}))
+    assert gate.read_defaults(path) == ({"VI-IR": res["strength"], "MEF": 0.1}, {"VI-IR": res["strategy"], "MEF": "mean"})
+    with pytest.raises(FileNotFoundError, match="run `python -m fccf_train.gate strengths` first"):
+        gate.read_defaults(tmp_path / "missing.json")

@@ -10,6 +10,7 @@ import torch
 
 from fccf_train.model import FusionNet, ModelConfig
 from fccf_train.step import TERMS, TrainStep
+from fccf_train.tasks import NUM_TASKS
 from fccf_train.train import main
 
 from .helpers import write_tiny_dataset
@@ -102,3 +103,30 @@ def test_report_copies_plots_and_summarises(tmp_path, monkeypatch) -> None:
     summary = json.load(open(tmp_path / "reports" / "run-summary.json"))
     assert summary["steps"] == 3 and len(summary["final_weights"]) == len(TERMS)
     assert report.main([str(tmp_path / "data")]) == 2
+
+
+def test_init_fills_every_strategy_row_then_fine_tunes_both_strategies(tmp_path) -> None:
+    root = write_tiny_dataset(str(tmp_path / "data"))
+    base = str(tmp_path / "base")
+    assert main(["--data", root, "--out", base, "--weighting", "fixed", "--steps", "2", *COMMON]) == 0
+    ck = torch.load(os.path.join(base, "checkpoint.pt"))
+    old = FusionNet(ModelConfig.from_dict(ck["config"]))
+    old.load_state_dict(ck["ema"])
+    new = FusionNet(ModelConfig.from_dict({**ck["config"], "strategies": True}))
+    new.load_for_finetune(ck["ema"])
+    cond = torch.rand(1, 2, 32, 32) * 2 - 1
+    with torch.no_grad():
+        want = old.encoder(cond, torch.tensor([3]))
+        for gid in (3, 3 + NUM_TASKS):  # MED-SPECT with max and with mean: the same function at the start
+            got = new.encoder(cond, torch.tensor([gid]))
+            assert all(torch.equal(x, y) for x, y in zip(want, got))
+    out = str(tmp_path / "ft")
+    args = ["--data", root, "--out", out, "--weighting", "fixed", "--steps", "2", "--init", os.path.join(base, "checkpoint.pt"),
+            "--model-config", '{"strategies": true}', *COMMON]
+    assert main(args) == 0
+    ft = torch.load(os.path.join(out, "checkpoint.pt"))
+    assert ft["config"]["strategies"] is True and ft["step"] == 2
+    emb = ft["model"]["encoder.task_emb.weight"]
+    assert emb.shape[0] == 2 * NUM_TASKS
+    # both strategies of the batch's tasks were trained, so their rows moved apart from the copies
+    assert not torch.equal(emb[0], emb[NUM_TASKS]) and not torch.equal(emb[3], emb[3 + NUM_TASKS])

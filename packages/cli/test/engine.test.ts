@@ -16,7 +16,7 @@ import { describe, expect, it } from "vitest";
 const graphIO = (names: string[]) =>
   names.map((name) => ({ name, type: "float32", shape: ["N", 1, "H", "W"] }));
 
-function card(): ReturnType<typeof parseCard> {
+function card(viIr: Record<string, unknown> = {}): ReturnType<typeof parseCard> {
   return parseCard({
     contract: "fccf-model/1",
     name: "analytic-test",
@@ -54,6 +54,7 @@ function card(): ReturnType<typeof parseCard> {
         strategy: "max",
         stages: { hi: 0.8, lo: 0.2 },
         default_strength: 0.5,
+        ...viIr,
       },
       {
         id: 3,
@@ -73,15 +74,16 @@ function card(): ReturnType<typeof parseCard> {
  * Encoder: mask 0.25 everywhere, flow (dx, dy) = (1, 0), comp = m*a + (1-m)*warp(b); feat0 = cond.
  * Denoiser: x0 = comp + k * (x_t - comp) (k = 0 is a perfect denoiser of the composite).
  */
-function backend(k: number, log: { conds: Float32Array[]; ts: number[] }) {
+function backend(k: number, log: { conds: Float32Array[]; ts: number[]; tasks: number[] }) {
   return new FunctionBackend({
     encoder: {
       inputs: ["cond", "task"],
       outputs: ["feat0", "comp", "mask", "flow"],
-      fn: ({ cond }): NamedTensors => {
+      fn: ({ cond, task }): NamedTensors => {
         const [n, , h, w] = cond!.dims as number[];
         const c = cond!.data as Float32Array;
         log.conds.push(c.slice());
+        log.tasks.push(...Array.from(task!.data as BigInt64Array, Number));
         const hw = h! * w!;
         const comp = new Float32Array(n! * hw);
         const mask = new Float32Array(n! * hw).fill(0.25);
@@ -120,9 +122,9 @@ function backend(k: number, log: { conds: Float32Array[]; ts: number[] }) {
   });
 }
 
-async function engine(k: number) {
-  const log = { conds: [] as Float32Array[], ts: [] as number[] };
-  const c = card();
+async function engine(k: number, viIr: Record<string, unknown> = {}) {
+  const log = { conds: [] as Float32Array[], ts: [] as number[], tasks: [] as number[] };
+  const c = card(viIr);
   return { engine: await FusionEngine.load(c, backend(k, log), async (f) => f), log };
 }
 
@@ -282,6 +284,28 @@ describe("fuseImages", () => {
     expect(r.mask.length).toBe(w * h);
     expect(log.conds[0]!.length).toBe(2 * 16 * 8);
     expect(r.task.name).toBe("VI-IR");
+  });
+  it("feeds the task id of the chosen strategy, and refuses a strategy the model lacks", async () => {
+    const { engine: e, log } = await engine(0, { strategies: { max: 0, mean: 8 } });
+    const grey = {
+      width: 8,
+      height: 8,
+      channels: 1 as const,
+      bitDepth: 8 as const,
+      data: new Uint8Array(64).fill(90),
+    };
+    const byDefault = await fuseImages(e, grey, grey, { task: "VI-IR", strength: 0 });
+    const mean = await fuseImages(e, grey, grey, { task: "VI-IR", strategy: "mean", strength: 0 });
+    expect(log.tasks).toEqual([0, 8]);
+    expect([byDefault.strategy, mean.strategy]).toEqual(["max", "mean"]);
+    expect(e.card.tasks[1]!.strategies).toEqual({ max: 3 });
+    await expect(fuseImages(e, grey, grey, { task: "MED-SPECT", strategy: "mean" })).rejects.toThrow(
+      "model analytic-test was trained for MED-SPECT with strategy max only, not 'mean'",
+    );
+    expect(() => card({ strategies: { max: 8, mean: 0 } })).toThrow(
+      "tasks[0].strategies.max must equal tasks[0].id (0)",
+    );
+    expect(() => card({ strategies: { median: 9 } })).toThrow("tasks[0].strategies key");
   });
   it("runs the three full-colour pairs as one batch", async () => {
     const { engine: e, log } = await engine(0);

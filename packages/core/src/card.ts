@@ -15,14 +15,24 @@ export interface GraphSpec {
   outputs: GraphIO[];
 }
 
+/** Intensity strategy of a fusion: favour the brighter source (`max`) or average them (`mean`). */
+export type Strategy = "max" | "mean";
+
 /** A task the model serves: its id (the `task` input), sources, channel plan, defaults. */
 export interface TaskSpec {
+  /** The graphs' `task` input for the task with its default strategy. */
   id: number;
   name: string;
   /** Data folder names of source A (cond[:, 0]) and source B (the card's `source_a`, `source_b`). */
   sources: [string, string];
   plan: "y" | "full-colour" | "both-colour";
-  strategy: "max" | "mean";
+  /** Default strategy. */
+  strategy: Strategy;
+  /**
+   * The `task` input per strategy the model was trained for (the card's `strategies`; a model
+   * trained with one strategy per task lists only its default).
+   */
+  strategies: Readonly<Partial<Record<Strategy, number>>>;
   /** Stage boundaries [hi, lo] (the card's `stages.hi`, `stages.lo`) as fractions of the sampled range: > hi (B', B'), > lo (A, B), else (A, A). */
   stages: [number, number];
   /** Default refinement strength in [0, 1] (0 = the registered composite only). */
@@ -164,12 +174,27 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
       fail(`${p}.stages must satisfy 0 <= lo <= hi <= 1, got hi ${hi}, lo ${lo}`);
     const strength = num(t.default_strength, `${p}.default_strength`);
     if (!(strength >= 0 && strength <= 1)) fail(`${p}.default_strength must be in [0, 1]`);
+    const id = num(t.id, `${p}.id`);
+    const strategy = oneOf(t.strategy, ["max", "mean"] as const, `${p}.strategy`);
+    const strategies: Partial<Record<Strategy, number>> = { [strategy]: id };
+    if (t.strategies !== undefined) {
+      const listed = obj(t.strategies, `${p}.strategies`);
+      for (const [k, v] of Object.entries(listed)) {
+        strategies[oneOf(k, ["max", "mean"] as const, `${p}.strategies key`)] = num(
+          v,
+          `${p}.strategies.${k}`,
+        );
+      }
+      if (strategies[strategy] !== id)
+        fail(`${p}.strategies.${strategy} must equal ${p}.id (${id}), the default strategy's id`);
+    }
     return {
-      id: num(t.id, `${p}.id`),
+      id,
       name: str(t.name, `${p}.name`),
       sources: [str(t.source_a, `${p}.source_a`), str(t.source_b, `${p}.source_b`)],
       plan: oneOf(t.plan, ["y", "full-colour", "both-colour"] as const, `${p}.plan`),
-      strategy: oneOf(t.strategy, ["max", "mean"] as const, `${p}.strategy`),
+      strategy,
+      strategies,
       stages: [hi, lo],
       default_strength: strength,
       default_steps: steps,
@@ -197,4 +222,26 @@ export function findTask(card: ModelCard, nameOrId: string | number): TaskSpec {
     );
   }
   return task;
+}
+
+/**
+ * The graphs' `task` input for a task fused with a strategy (default: the task's). Throws when the
+ * model was not trained for that strategy, naming the ones it has.
+ *
+ * @example
+ * ```ts
+ * const id = taskIdFor(card, findTask(card, "VI-IR"), "mean");
+ * ```
+ */
+export function taskIdFor(card: ModelCard, task: TaskSpec, strategy?: Strategy): number {
+  const s = strategy ?? task.strategy;
+  const id = task.strategies[s];
+  if (id === undefined) {
+    const known = Object.keys(task.strategies).join(", ");
+    throw new Error(
+      `model ${card.name} was trained for ${task.name} with strategy ${known} only, not '${s}'; ` +
+        "omit the strategy or use a model whose card lists tasks[].strategies",
+    );
+  }
+  return id;
 }

@@ -4,7 +4,9 @@ import {
   type FusionProgress,
   findTask,
   type NoiseSource,
+  type Strategy,
   type TaskSpec,
+  taskIdFor,
   warpPlane,
 } from "@fccf/core";
 import { checkRaster, fromPlanes, type RasterImage, toPlanes } from "./image.js";
@@ -15,6 +17,8 @@ import { planChannels } from "./plan.js";
 export interface FuseImagesOptions {
   /** Task name (case-insensitive) or id, e.g. "VI-IR". */
   task: string | number;
+  /** Intensity strategy, `max` or `mean` (default: the card's, per task); needs a model trained for it. */
+  strategy?: Strategy;
   /** Refinement strength in [0, 1]; 0 = registered composite only. */
   strength?: number;
   steps?: number;
@@ -37,6 +41,7 @@ export interface FuseImagesResult {
   flow: Float32Array;
   /** The network planes (padded), for inspection and parity checks. */
   planes: FusePlanesResult;
+  strategy: Strategy;
   strength: number;
   steps: number;
 }
@@ -49,6 +54,7 @@ export interface FuseImagesResult {
  * ```ts
  * import { fuseImages } from "@fccf/tasks";
  * const { image } = await fuseImages(engine, visible, infrared, { task: "VI-IR", seed: 1 });
+ * const averaged = await fuseImages(engine, visible, infrared, { task: "VI-IR", strategy: "mean" });
  * ```
  */
 export async function fuseImages(
@@ -60,6 +66,8 @@ export async function fuseImages(
   checkRaster(a, "source A");
   checkRaster(b, "source B");
   const task = findTask(engine.card, options.task);
+  const strategy = options.strategy ?? task.strategy;
+  const taskId = taskIdFor(engine.card, task, strategy);
   const pa = toPlanes(a);
   const pb = toPlanes(b);
   const job = planChannels(task.plan, pa, pb);
@@ -77,7 +85,7 @@ export async function fuseImages(
   const strength = options.strength ?? task.default_strength;
   const steps = options.steps ?? task.default_steps;
   const planes = await engine.fusePlanes(cond, n, ph, pw, {
-    taskId: task.id,
+    taskId,
     stages: options.stages ?? task.stages,
     strength,
     steps,
@@ -100,7 +108,7 @@ export async function fuseImages(
   const flow = new Float32Array(2 * w * h);
   flow.set(crop(dx, pw, w, h), 0);
   flow.set(crop(dy, pw, w, h), w * h);
-  return { image, task, mask, flow, planes, strength, steps };
+  return { image, task, mask, flow, planes, strategy, strength, steps };
 }
 
 function toUnit(p: Float32Array): Float32Array {

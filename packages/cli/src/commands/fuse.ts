@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { findTask } from "@fccf/core";
+import { findTask, type Strategy, taskIdFor } from "@fccf/core";
 import "@fccf/samplers";
 import { fuseImages } from "@fccf/tasks";
 import { parseCommandArgs } from "../args.js";
@@ -21,6 +21,8 @@ over-exposed, ...). Without A and B it fuses the VI-IR sample pair shipped with 
 options:
   -o, --output FILE     output image (.png, .tif, .jpg, .webp); default fused.png
   -t, --task NAME       task: VI-IR, VI-NIR, PIF, MED-SPECT, MED-PET, MED-CT, MEF, MFF (required with A and B)
+      --strategy S      intensity strategy: max (favour the brighter source) or mean (average them)
+                        (default: the card's, per task)
   -s, --strength X      diffusion refinement in [0, 1]; 0 = registered composite only (default: the card's, per task)
       --steps N         sampler steps (default: the card's)
       --sampler NAME    any registered sampler, e.g. dpmsolver++, ddim, unipc, euler (default: the card's)
@@ -67,6 +69,9 @@ export async function run(args: string[]): Promise<number> {
   const seed = number("seed", v.seed, Number.isSafeInteger, "an integer") ?? 0;
   const threads = number("threads", v.threads, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
   const output = v.output ?? "fused.png";
+  if (v.strategy !== undefined && v.strategy !== "max" && v.strategy !== "mean")
+    throw new UserError(`--strategy ${v.strategy}: expected max or mean`);
+  const strategy = v.strategy as Strategy | undefined;
 
   const [a, b] = await Promise.all([readImage(pathA!), readImage(pathB!)]);
   const cardPath = v.model ? resolve(v.model) : await defaultCardPath();
@@ -80,7 +85,9 @@ export async function run(args: string[]): Promise<number> {
   let task: ReturnType<typeof findTask>;
   try {
     task = findTask(engine.card, v.task ?? "VI-IR");
+    taskIdFor(engine.card, task, strategy);
   } catch (err) {
+    await engine.dispose();
     throw new UserError((err as Error).message);
   }
   let bar: ProgressBar | undefined;
@@ -88,6 +95,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const result = await fuseImages(engine, a, b, {
       task: task.id,
+      strategy,
       strength,
       steps,
       sampler: v.sampler,
@@ -112,7 +120,7 @@ export async function run(args: string[]): Promise<number> {
           : "composite only";
       console.log(
         `fused ${task.name} ${a.width}x${a.height} (${pathA} + ${pathB}) -> ${output}\n` +
-          `  model ${engine.card.name}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
+          `  model ${engine.card.name}, strategy ${result.strategy}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
       );
     }
   } catch (err) {
@@ -127,6 +135,7 @@ export async function run(args: string[]): Promise<number> {
 const argOptions = {
   output: { type: "string", short: "o" },
   task: { type: "string", short: "t" },
+  strategy: { type: "string" },
   strength: { type: "string", short: "s" },
   steps: { type: "string" },
   sampler: { type: "string" },
