@@ -15,6 +15,12 @@ vi.spyOn(console, "log").mockImplementation(() => {});
 
 const card = cardUnderTest;
 
+interface CardTask {
+  name: string;
+  strategy: "max" | "mean";
+  strategies?: Partial<Record<"max" | "mean", number>>;
+}
+
 describe("fccf fuse", () => {
   it("fuses the embedded default pair into a colour image of the visible image's size", async () => {
     const out = join(dir, "default.png");
@@ -58,6 +64,31 @@ describe("fccf fuse", () => {
     );
     expect(s1!.equals(s1b!)).toBe(true);
     expect(s1!.equals(s2!)).toBe(false);
+  });
+
+  it("switches the strategy when the model was trained for both, and says so when not", async () => {
+    const c = await card();
+    const tasks = (JSON.parse(await readFile(c, "utf8")) as { tasks: CardTask[] }).tasks;
+    const viIr = tasks.find((t) => t.name === "VI-IR")!;
+    const other = viIr.strategy === "max" ? "mean" : "max";
+    const fuse = (name: string, ...extra: string[]) => run(["-m", c, "-q", "-o", join(dir, name), ...extra]);
+    expect(await fuse("st-default.png")).toBe(0);
+    expect(await fuse("st-same.png", "--strategy", viIr.strategy)).toBe(0);
+    const [byDefault, same] = await Promise.all(
+      ["st-default.png", "st-same.png"].map((n) => readFile(join(dir, n))),
+    );
+    expect(byDefault!.equals(same!)).toBe(true);
+    if (viIr.strategies?.[other] !== undefined) {
+      expect(await fuse("st-other.png", "--strategy", other)).toBe(0);
+      expect(byDefault!.equals(await readFile(join(dir, "st-other.png")))).toBe(false);
+    } else {
+      await expect(fuse("st-other.png", "--strategy", other)).rejects.toThrow(
+        `was trained for VI-IR with strategy ${viIr.strategy} only, not '${other}'`,
+      );
+    }
+    await expect(fuse("st-bad.png", "--strategy", "median")).rejects.toThrow(
+      "--strategy median: expected max or mean",
+    );
   });
 
   it("reports bad input as UserError and leaves no output behind", async () => {
