@@ -1,5 +1,6 @@
 // Fuses the three sample pairs with the shipped model and writes docs/samples.jpg: one row per
-// pair (A, B, fused), each tile scaled to 256 px high. Run: pnpm --filter @fccf/cli exec tsx scripts/sample-figure.ts
+// pair (A, B, fused with the task's default strategy, and fused with the other strategy when the
+// model was trained for both), each tile scaled to 256 px high. Run: pnpm --filter @fccf/cli exec tsx scripts/sample-figure.ts
 import { join, resolve } from "node:path";
 import "@fccf/samplers";
 import { fuseImages } from "@fccf/tasks";
@@ -20,9 +21,13 @@ let width = 0;
 for (const [i, [task, fa, fb]] of pairs.entries()) {
   const a = await readImage(join(root, "samples", fa));
   const b = await readImage(join(root, "samples", fb));
-  const { image } = await fuseImages(engine, a, b, { task });
+  const fused = await fuseImages(engine, a, b, { task });
+  const other = fused.strategy === "max" ? "mean" : "max";
+  const tiles = [a, b, fused.image];
+  if (fused.task.strategies[other] !== undefined)
+    tiles.push((await fuseImages(engine, a, b, { task, strategy: other })).image);
   let left = 0;
-  for (const img of [a, b, image]) {
+  for (const img of tiles) {
     const w = Math.round((img.width * H) / img.height);
     const tile = await sharp(img.data, {
       raw: { width: img.width, height: img.height, channels: img.channels },
