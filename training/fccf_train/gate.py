@@ -119,7 +119,9 @@ def _validation_refs(train_root: str | Path, task: str) -> tuple[list[Pair], dic
 def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Model selection on the validation split (never test): each checkpoint's composite (strength 0)
     per task against the validation mean and max rules. Score: tasks meeting the gate's counts on
-    validation (>= 6 wins vs mean, >= 4 vs max), then total wins; ties go to the later checkpoint."""
+    validation (>= 6 wins vs mean, >= 4 vs max), then total wins; ties go to the later checkpoint.
+    A strategy-conditioned model is scored per task with its better strategy (as its default will be
+    chosen on validation too; ties: the task's training default)."""
     refs = {t.name: _validation_refs(train_root, t.name) for t in _tasks(tasks)}
     rows: dict[str, object] = {}
     best: tuple[tuple[int, int, int], str] | None = None
@@ -129,13 +131,19 @@ def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks
         passing = total = 0
         for t in _tasks(tasks):
             pairs, ref = refs[t.name]
-            got = evaluate_model(model, pairs, 0.0, 1)
-            wm, wx = len(wins(got, ref["mean"])), len(wins(got, ref["max"]))
-            passing += int(wm >= 6 and wx >= 4)
-            total += wm + wx
-            per_task[t.name] = {"vs_mean": wm, "vs_max": wx}
+            best_t: tuple[tuple[int, int, bool], dict[str, object]] | None = None
+            for st in STRATEGIES if model.cfg.strategies else (t.strategy,):
+                got = evaluate_model(model, pairs, 0.0, 1, strategy=st)
+                wm, wx = len(wins(got, ref["mean"])), len(wins(got, ref["max"]))
+                key = (int(wm >= 6 and wx >= 4), wm + wx, st == t.strategy)
+                if best_t is None or key > best_t[0]:
+                    best_t = (key, {"vs_mean": wm, "vs_max": wx, "strategy": st})
+            assert best_t is not None
+            passing += best_t[0][0]
+            total += best_t[0][1]
+            per_task[t.name] = best_t[1]
         rows[path] = {"passing_tasks": passing, "wins": total, "tasks": per_task}
-        log(f"{path}: {passing}/{len(refs)} tasks pass on validation, {total} wins " + " ".join(f"{k} {v['vs_mean']}/{v['vs_max']}" for k, v in per_task.items()))
+        log(f"{path}: {passing}/{len(refs)} tasks pass on validation, {total} wins " + " ".join(f"{k} {v['vs_mean']}/{v['vs_max']} ({v['strategy']})" for k, v in per_task.items()))
         key = (passing, total, order)
         if best is None or key > best[0]:
             best = (key, path)

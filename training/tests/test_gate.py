@@ -94,7 +94,7 @@ def test_select_checkpoint_scores_on_validation_and_breaks_ties_late(tmp_path: P
     row = cands[paths[0]]["tasks"]["VI-IR"]
     pairs, refs = gate._validation_refs(root, "VI-IR")
     got = gate.evaluate_model(gate.load_model(paths[0]), pairs, 0.0, 1)
-    assert row == {"vs_mean": len(gate.wins(got, refs["mean"])), "vs_max": len(gate.wins(got, refs["max"]))}
+    assert row == {"vs_mean": len(gate.wins(got, refs["mean"])), "vs_max": len(gate.wins(got, refs["max"])), "strategy": "max"}
 
 
 def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) -> None:
@@ -117,6 +117,15 @@ def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) 
     pairs, refs = gate._validation_refs(root, "VI-IR")
     got = gate.evaluate_model(net, pairs, best["strength"], 1, strategy=best["strategy"])
     assert got == best["metrics"]
+    # checkpoint selection scores a strategy-conditioned model with its better strategy per task
+    torch.save({"model": net.state_dict(), "ema": net.state_dict(), "config": net.cfg.to_dict()}, tmp_path / "s.pt")
+    row = gate.select_checkpoint([str(tmp_path / "s.pt")], root, log=lambda _: None, tasks=["VI-IR"])["candidates"][str(tmp_path / "s.pt")]["tasks"]["VI-IR"]
+    counts = {}
+    for st in ("max", "mean"):
+        got = gate.evaluate_model(net, pairs, 0.0, 1, strategy=st)
+        wm, wx = len(gate.wins(got, refs["mean"])), len(gate.wins(got, refs["max"]))
+        counts[st] = (int(wm >= 6 and wx >= 4), wm + wx, st == "max")
+    assert row["strategy"] == max(counts, key=counts.__getitem__)
     path = tmp_path / "strengths.json"
     path.write_text(json.dumps({"tasks": {"VI-IR": res, "MEF": {"strength": 0.1}}}))
     assert gate.read_defaults(path) == ({"VI-IR": res["strength"], "MEF": 0.1}, {"VI-IR": res["strategy"], "MEF": "mean"})
