@@ -296,7 +296,8 @@ def fuse_images(
     strategy: str | None = None,
 ) -> FuseResult:
     """Fuse a decoded pair end to end (channel plan, padding, encoder, sampler, recombination).
-    ``strategy`` ('max' / 'mean', None = the task's default) picks the graphs' task id."""
+    ``strategy`` ('max' / 'mean'; None = the task's training strategy, Task.strategy) picks the graphs'
+    task id; callers that follow a card pass its default strategy explicitly."""
     task = task_by_name(task_name)
     gid = graph_task_id(task, strategy, model.cfg.strategies)
     planes = plan_planes(a, b, task)
