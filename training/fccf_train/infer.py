@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from .images import rgb_to_ycbcr, to_u8, ycbcr_to_rgb
 from .model import INPUT_MULTIPLE, FusionNet
+from .ngf import register_ngf
 from .schedule import SCHEDULE
 from .tasks import Task, graph_task_id, task_by_name
 from .warp import warp
@@ -271,6 +272,30 @@ def compose(planes: Planes, task: Task, fused: Array, mask: Array, flow: torch.T
     return to_u8(y)
 
 
+def _luma01(x: Array) -> Array:
+    """The engine's registration input: Y in [0, 1], via float32 planes as the engine holds them."""
+    p = (x.astype(np.float64) / 255).astype(np.float32).astype(np.float64)
+    if p.ndim == 2:
+        return p
+    return (0.299 * p[..., 0] + 0.587 * p[..., 1] + 0.114 * p[..., 2]).astype(np.float32).astype(np.float64)
+
+
+def _pre_register(a: Array, b: Array) -> tuple[Array, torch.Tensor]:
+    """B (0..255, float64, unquantised) warped onto A by the NGF flow, and that flow [2,H,W]."""
+    flow = torch.from_numpy(register_ngf(_luma01(a), _luma01(b)).astype(np.float32).astype(np.float64))
+    x = torch.from_numpy(b.astype(np.float64))
+    x = x[None, None] if b.ndim == 2 else x.permute(2, 0, 1)[None]
+    y = warp(x, flow[None])[0]
+    return (y[0] if b.ndim == 2 else y.permute(1, 2, 0)).numpy(), flow
+
+
+def _compose_flows(net: torch.Tensor, pre: torch.Tensor | None) -> torch.Tensor:
+    """b_aligned(p) = b(p + net(p) + pre(p + net(p))): B was warped by ``pre``, then by ``net``."""
+    if pre is None:
+        return net
+    return net + warp(pre[None], net[None])[0]
+
+
 @dataclass
 class FuseResult:
     image: Array  # uint8 HxW or HxWx3, what is saved
@@ -294,12 +319,20 @@ def fuse_images(
     bounds: tuple[float, float] | None = None,
     noise: Array | None = None,
     strategy: str | None = None,
+    register: str | None = None,
 ) -> FuseResult:
     """Fuse a decoded pair end to end (channel plan, padding, encoder, sampler, recombination).
     ``strategy`` ('max' / 'mean'; None = the task's training strategy, Task.strategy) picks the graphs'
-    task id; callers that follow a card pass its default strategy explicitly."""
+    task id; callers that follow a card pass its default strategy explicitly. ``register="ngf"``
+    first registers B onto A by ``ngf.register_ngf`` on the luma planes (B's planes are warped
+    unquantised), as the engine's ``register`` option; the returned flow is both stages composed."""
     task = task_by_name(task_name)
     gid = graph_task_id(task, strategy, model.cfg.strategies)
+    pre = None
+    if register is not None:
+        if register != "ngf":
+            raise ValueError(f"unknown registration {register!r}; known: ngf")
+        b, pre = _pre_register(a, b)
     planes = plan_planes(a, b, task)
     cond, h, w = pad_to_multiple(torch.from_numpy(planes.cond))
     nz = None if noise is None else torch.from_numpy(np.asarray(noise, dtype=np.float32))[:, None]
@@ -313,7 +346,7 @@ def fuse_images(
         planes=out.astype(np.float32),
         comp=res.comp[:, 0, :h, :w].numpy().astype(np.float32),
         mask=mask.astype(np.float32),
-        flow=res.flow[0, :, :h, :w].numpy().astype(np.float32),
+        flow=_compose_flows(res.flow[0, :, :h, :w].double(), pre).numpy().astype(np.float32),
         noise=None if res.noise is None else res.noise[:, 0].numpy().astype(np.float32),
         timesteps=res.timesteps,
         stages=res.stages,

@@ -1,7 +1,7 @@
 """Parity fixtures for the TypeScript engine: small test pairs run through the Python reference.
 
 Each case folder `models/parity/<case>/` holds `a.png`, `b.png` (the inputs), `out.png` (the
-reference output) and `case.json`: task, strategy, strength, steps, seed, sampler, the plan timesteps and
+reference output) and `case.json`: task, strategy, register (null or "ngf"), strength, steps, seed, sampler, the plan timesteps and
 stages, the exact noise used (so an engine can replay it instead of drawing its own), and the float
 outputs: per-plane fused values and composite in [-1, 1], the Y-pass mask and flow, all cropped to
 the image size, row-major. The noise is given at the padded size (the network's input size).
@@ -50,12 +50,13 @@ def write_case(
     seed: int,
     note: str = "",
     strategy: str | None = None,
+    register: str | None = None,
 ) -> dict[str, object]:
     """Run one pair through `fuse_images` and write the fixture folder; returns case.json content.
     ``strategy`` None is the task's training strategy; case.json always names the one used."""
     out_dir.mkdir(parents=True, exist_ok=True)
     strategy = strategy or task_by_name(task).strategy
-    res = fuse_images(model, a, b, task, strength, steps, seed=seed, strategy=strategy)
+    res = fuse_images(model, a, b, task, strength, steps, seed=seed, strategy=strategy, register=register)
     save_png(out_dir / "a.png", a)
     save_png(out_dir / "b.png", b)
     save_png(out_dir / "out.png", res.image)
@@ -65,6 +66,7 @@ def write_case(
     case: dict[str, object] = {
         "task": task,
         "strategy": strategy,
+        "register": register,
         "note": note,
         "width": w,
         "height": h,
@@ -101,7 +103,7 @@ def replay_case(model: object, case_dir: Path) -> dict[str, float]:
         hp, wp = case["padded"]["height"], case["padded"]["width"]
         noise = np.array(case["noise"], dtype=np.float32).reshape(-1, hp, wp)
     res = fuse_images(model, a, b, case["task"], case["strength"], case["steps"], seed=case["seed"], noise=noise,  # type: ignore[arg-type]
-                      strategy=case.get("strategy"))
+                      strategy=case.get("strategy"), register=case.get("register"))
     h, w = case["height"], case["width"]
     want = np.array(case["fused_planes"], dtype=np.float32).reshape(-1, h, w)
     comp = np.array(case["composite_planes"], dtype=np.float32).reshape(-1, h, w)

@@ -26,6 +26,7 @@ from .evaluate import list_pairs
 from .export import OrtModel, check_parity, export_graphs, gflops, measure_speed
 from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults
 from .images import load_image
+from .model import FusionNet
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
 from .tasks import STRATEGIES
 
@@ -40,6 +41,11 @@ PARITY_CASES = (
     ("MEF", 2, 60, 100, 30, 45, None, 4, 4),
     ("MFF", 1, 200, 200, 41, 38, 0.2, 3, 5),
 )
+
+
+# cases run with the classical pre-registration (infer.fuse_images register="ngf"): a crop big enough
+# for its 1/4-resolution level
+REGISTER_CASES = (("MFF", 1, 100, 100, 96, 128, 0.0, 4, 6),)
 
 
 def _elapsed(path: Path, ck: dict[str, object]) -> float:
@@ -112,14 +118,10 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if model.cfg.strategies:
         first = PARITY_CASES[0]
         runs.append((first, next(x for x in STRATEGIES if x != strategies[first[0]])))
-    for (task, idx, y, x, h, w, s, n_steps, seed), strategy in runs:
-        p = list_pairs(SHARED / "data" / "test", task)[idx]
-        a, b = crop(load_image(p.path_a), y, x, h, w), crop(load_image(p.path_b), y, x, h, w)
-        strength = strengths[task] if s is None else s
-        cid = f"{task.lower()}-{p.name}-{strategy}-s{strength:g}-n{n_steps}"
-        write_case(model, pdir / cid, a, b, task, strength, n_steps, seed,
-                   note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}", strategy=strategy)
-        cases.append(cid)
+    all_runs = [(c, st, None) for c, st in runs] + [(c, strategies[c[0]], "ngf") for c in REGISTER_CASES]
+    for (task, idx, y, x, h, w, s, n_steps, seed), strategy, register in all_runs:
+        cases.append(write_parity_case(model, pdir, task, idx, (y, x, h, w), strengths[task] if s is None else s,
+                                       n_steps, seed, strategy, register))
     # the fixtures must be reachable by an ONNX engine: replay them on the exported graphs
     ort_model = OrtModel(graphs, model.cfg)
     replay = {cid: replay_case(ort_model, pdir / cid) for cid in cases}
@@ -160,6 +162,18 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     write_card(out / f"{name}.json", card)
     log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")
     return card
+
+
+def write_parity_case(model: FusionNet, pdir: Path, task: str, idx: int, box: tuple[int, int, int, int], strength: float,
+                      n_steps: int, seed: int, strategy: str, register: str | None) -> str:
+    """One parity case from a crop of a test pair; returns its folder name."""
+    y, x, h, w = box
+    p = list_pairs(SHARED / "data" / "test", task)[idx]
+    a, b = crop(load_image(p.path_a), y, x, h, w), crop(load_image(p.path_b), y, x, h, w)
+    cid = f"{task.lower()}-{p.name}-{strategy}-s{strength:g}-n{n_steps}" + (f"-{register}" if register else "")
+    write_case(model, pdir / cid, a, b, task, strength, n_steps, seed,
+               note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}", strategy=strategy, register=register)
+    return cid
 
 
 def gate_misses(reports: Path) -> list[str]:

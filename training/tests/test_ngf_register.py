@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fccf_train.ngf_register import (
+from fccf_train.ngf import (
     central_diff,
     gauss_blur,
+    grid_smoothness_grad,
     grid_weights,
     ngf_loss_and_grad,
     register_ngf,
@@ -64,13 +65,28 @@ def test_recovers_most_of_a_known_misalignment_also_across_modalities() -> None:
     ft = flow_true[0].numpy()
     epe0 = float(np.mean(np.linalg.norm(ft, axis=0)))
     for b in (a, 255 - a):  # same modality, and an inverted one (NGF ignores gradient sign)
-        flow = register_ngf(a, _warp_image(b, g))
+        flow = register_ngf(a / 255, _warp_image(b, g) / 255)
         epe = float(np.mean(np.linalg.norm(flow - ft, axis=0)))
         assert epe0 > 2.0 and epe < 0.3 * epe0, (epe0, epe)
 
 
 def test_aligned_pair_gives_a_near_zero_flow_and_runs_are_identical() -> None:
     a = _scene()
-    flow = register_ngf(a, a)
+    flow = register_ngf(a / 255, a / 255)
     assert float(np.mean(np.linalg.norm(flow, axis=0))) < 0.1
-    assert np.array_equal(flow, register_ngf(a, a))
+    assert np.array_equal(flow, register_ngf(a / 255, a / 255))
+
+
+def test_smoothness_gradient_is_the_gradient_of_the_neighbour_penalty() -> None:
+    ctrl = np.random.default_rng(2).normal(0, 1, (2, 4, 4))
+
+    def penalty(c: np.ndarray) -> float:
+        return float(((c[:, 1:, :] - c[:, :-1, :]) ** 2).sum() + ((c[:, :, 1:] - c[:, :, :-1]) ** 2).sum())
+
+    num = np.zeros_like(ctrl)
+    for idx in np.ndindex(ctrl.shape):
+        up, down = ctrl.copy(), ctrl.copy()
+        up[idx] += 1e-6
+        down[idx] -= 1e-6
+        num[idx] = (penalty(up) - penalty(down)) / 2e-6
+    assert np.abs(num - grid_smoothness_grad(ctrl)).max() < 1e-6

@@ -307,6 +307,48 @@ describe("fuseImages", () => {
     );
     expect(() => card({ strategies: { median: 9 } })).toThrow("tasks[0].strategies key");
   });
+  it("register: 'ngf' pre-registers B onto A and composes its flow with the network's", async () => {
+    const { engine: e, log } = await engine(0);
+    const w = 96;
+    const h = 64;
+    const a = new Uint8Array(w * h);
+    const b = new Uint8Array(w * h);
+    const tex = (x: number, y: number) =>
+      Math.round(128 + 60 * Math.sin(x / 5) * Math.cos(y / 7) + 40 * Math.sign(Math.sin(x / 11 + y / 13)));
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        a[y * w + x] = tex(x, y);
+        b[y * w + x] = tex(x - 3, y + 2); // b(p + (3, -2)) = a(p)
+      }
+    const grey = (data: Uint8Array) => ({
+      width: w,
+      height: h,
+      channels: 1 as const,
+      bitDepth: 8 as const,
+      data,
+    });
+    const r = await fuseImages(e, grey(a), grey(b), { task: "VI-IR", strength: 0, register: "ngf" });
+    // the analytic network adds a flow of (1, 0): b_aligned(p) = b(p + (1, 0) + pre(p + (1, 0)))
+    let ex = 0;
+    let ey = 0;
+    let count = 0;
+    for (let y = 10; y < h - 10; y++)
+      for (let x = 10; x < w - 10; x++) {
+        ex += r.flow[y * w + x]! - 4;
+        ey += r.flow[w * h + y * w + x]! + 2;
+        count++;
+      }
+    expect(Math.abs(ex / count)).toBeLessThan(0.3);
+    expect(Math.abs(ey / count)).toBeLessThan(0.3);
+    // the encoder saw B registered: interior of its B plane matches A's
+    const cond = log.conds[0]!;
+    const hw = cond.length / 2;
+    const pw = hw / h;
+    let diff = 0;
+    for (let y = 10; y < h - 10; y++)
+      for (let x = 10; x < w - 10; x++) diff += Math.abs(cond[hw + y * pw + x]! - cond[y * pw + x]!);
+    expect(diff / count).toBeLessThan(0.05);
+  });
   it("runs the three full-colour pairs as one batch", async () => {
     const { engine: e, log } = await engine(0);
     const mri = new Uint8Array(8 * 8).fill(100);

@@ -91,6 +91,27 @@ describe("fccf fuse", () => {
     );
   });
 
+  it("--register adds the classical pre-registration (a different, same-size output)", async () => {
+    const c = await card();
+    const args = (name: string, ...extra: string[]) => [
+      join(samples, "MEF/a-under.png"),
+      join(samples, "MEF/b-over.png"),
+      "--task",
+      "MEF",
+      "-m",
+      c,
+      "-q",
+      "-o",
+      join(dir, name),
+      ...extra,
+    ];
+    expect(await run(args("reg-off.png"))).toBe(0);
+    expect(await run(args("reg-on.png", "--register"))).toBe(0);
+    const [off, on] = await Promise.all(["reg-off.png", "reg-on.png"].map((n) => readImage(join(dir, n))));
+    expect([on!.width, on!.height, on!.channels]).toEqual([off!.width, off!.height, off!.channels]);
+    expect(Buffer.from(on!.data).equals(Buffer.from(off!.data))).toBe(false);
+  });
+
   it("reports bad input as UserError and leaves no output behind", async () => {
     const out = join(dir, "never.png");
     const c = await card();

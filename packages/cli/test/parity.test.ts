@@ -20,6 +20,8 @@ interface Case {
   task: string;
   /** Absent in fixtures written before models could switch strategy: the task's default. */
   strategy?: "max" | "mean";
+  /** The classical pre-registration the case was made with (absent or null: none). */
+  register?: "ngf" | null;
   width: number;
   height: number;
   padded: { width: number; height: number };
@@ -59,6 +61,7 @@ describe(`parity with the Python reference (${index.model})`, () => {
         const r = await fuseImages(engine, a!, b!, {
           task: c.task,
           strategy: c.strategy,
+          register: c.register ?? undefined,
           strength: c.strength,
           steps: c.steps,
           sampler: c.sampler.name,

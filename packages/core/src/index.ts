@@ -5,6 +5,7 @@ export * from "./engine.js";
 export * from "./numeric.js";
 export * from "./ops.js";
 export * from "./options.js";
+export * from "./register-ngf.js";
 export * from "./registry.js";
 export * from "./rng.js";
 export * from "./sampler.js";

@@ -4,12 +4,14 @@ import {
   type FusionProgress,
   findTask,
   type NoiseSource,
+  registerNgf,
   type Strategy,
   type TaskSpec,
   taskIdFor,
   warpPlane,
 } from "@fccf/core";
-import { checkRaster, fromPlanes, type RasterImage, toPlanes } from "./image.js";
+import { rgbToYCbCr } from "./colour.js";
+import { checkRaster, fromPlanes, type Planes, type RasterImage, toPlanes } from "./image.js";
 import { crop, paddedSize, padReflect } from "./padding.js";
 import { planChannels } from "./plan.js";
 
@@ -19,6 +21,12 @@ export interface FuseImagesOptions {
   task: string | number;
   /** Intensity strategy, `max` or `mean` (default: the card's, per task); needs a model trained for it. */
   strategy?: Strategy;
+  /**
+   * Register B onto A before fusion with the classical {@link registerNgf} (normalised gradient
+   * fields) in addition to the network's flow: for sources that show the same content (MEF, MFF,
+   * PIF) misaligned by up to ~10 px. Not for different modalities. Default: off.
+   */
+  register?: "ngf";
   /** Refinement strength in [0, 1]; 0 = registered composite only. */
   strength?: number;
   steps?: number;
@@ -37,7 +45,7 @@ export interface FuseImagesResult {
   task: TaskSpec;
   /** Weight of source A per pixel, [0, 1], width x height. */
   mask: Float32Array;
-  /** Displacement registering B onto A, pixels: dx plane then dy plane. */
+  /** Displacement registering B onto A, pixels: dx plane then dy plane (with `register`, both stages). */
   flow: Float32Array;
   /** The network planes (padded), for inspection and parity checks. */
   planes: FusePlanesResult;
@@ -70,7 +78,8 @@ export async function fuseImages(
   const taskId = taskIdFor(engine.card, task, strategy);
   const pa = toPlanes(a);
   const pb = toPlanes(b);
-  const job = planChannels(task.plan, pa, pb);
+  const pre = options.register === "ngf" ? preRegister(pa, pb) : undefined;
+  const job = planChannels(task.plan, pa, pre?.aligned ?? pb);
   const { width: w, height: h } = job;
   const m = engine.card.input_multiple;
   const pw = paddedSize(w, m);
@@ -108,7 +117,34 @@ export async function fuseImages(
   const flow = new Float32Array(2 * w * h);
   flow.set(crop(dx, pw, w, h), 0);
   flow.set(crop(dy, pw, w, h), w * h);
+  if (pre) composeFlow(flow, pre.flow, w, h);
   return { image, task, mask, flow, planes, strategy, strength, steps };
+}
+
+/** B's planes warped onto A by the classical registration of their luma, and that flow. */
+function preRegister(a: Planes, b: Planes): { aligned: Planes; flow: Float32Array } {
+  const { width: w, height: h } = a;
+  const lum = (p: Planes) => (p.planes.length === 3 ? rgbToYCbCr(p.planes)[0] : p.planes[0]!);
+  const flow = registerNgf(lum(a), lum(b), w, h);
+  const dx = flow.subarray(0, w * h);
+  const dy = flow.subarray(w * h);
+  return { aligned: { ...b, planes: b.planes.map((p) => warpPlane(p, dx, dy, w, h)) }, flow };
+}
+
+/**
+ * `net` becomes the flow of both warps in turn: b is first warped by `pre`, the network then warps
+ * that by `net`, so b_aligned(p) = b(p + net(p) + pre(p + net(p))).
+ */
+function composeFlow(net: Float32Array, pre: Float32Array, w: number, h: number): void {
+  const n = w * h;
+  const ndx = net.slice(0, n);
+  const ndy = net.slice(n);
+  const px = warpPlane(pre.subarray(0, n), ndx, ndy, w, h);
+  const py = warpPlane(pre.subarray(n), ndx, ndy, w, h);
+  for (let i = 0; i < n; i++) {
+    net[i] = ndx[i]! + px[i]!;
+    net[n + i] = ndy[i]! + py[i]!;
+  }
 }
 
 function toUnit(p: Float32Array): Float32Array {

@@ -27,6 +27,9 @@ options:
       --steps N         sampler steps (default: the card's)
       --sampler NAME    any registered sampler, e.g. dpmsolver++, ddim, unipc, euler (default: the card's)
       --seed N          noise seed (default 0): same inputs, model and seed give the same bytes
+      --register        first register B onto A by normalised gradient fields (classical; for
+                        misaligned exposures, focus stacks, polarisation images: same content,
+                        up to ~10 px; not for different modalities; ~1-2 s at 640x480)
       --adaptive-stages shrink the stage of a source that dominates the running estimate
       --mask FILE       also write the fusion mask (weight of A) as a grey image
   -m, --model FILE      model card (default: the one in models/)
@@ -101,6 +104,7 @@ export async function run(args: string[]): Promise<number> {
       sampler: v.sampler,
       seed,
       adaptiveStages: v["adaptive-stages"],
+      register: v.register ? "ngf" : undefined,
       onProgress: (p) => {
         if (p.steps === 0) return;
         bar ??= new ProgressBar("fusing", p.steps, v.quiet);
@@ -141,6 +145,7 @@ const argOptions = {
   sampler: { type: "string" },
   seed: { type: "string" },
   "adaptive-stages": { type: "boolean" },
+  register: { type: "boolean" },
   mask: { type: "string" },
   model: { type: "string", short: "m" },
   threads: { type: "string" },

@@ -1,0 +1,325 @@
+/** Options of {@link registerNgf}; the defaults are the ones measured in training/reports. */
+export interface RegisterNgfOptions {
+  /** Control grid size per axis (bilinear between nodes; any affine map is held exactly). Default 4. */
+  grid?: number;
+  /** Adam iterations at 1/4 resolution (half as many follow at 1/2). Default 100. */
+  iters?: number;
+  /** Edge threshold of the normalised gradients, as a fraction of A's mean gradient. Default 0.5. */
+  epsFactor?: number;
+  /** Weight of the penalty on differences between neighbouring grid nodes. Default 3e-5. */
+  smoothness?: number;
+}
+
+/**
+ * Classical registration of B onto A by normalised gradient fields: the displacement (pixels, dx
+ * plane then dy plane) with b(p + flow(p)) ~ a(p), the convention of {@link warpPlane}. Meant for
+ * sources that show the same content (exposures, focus settings, polarisation), misaligned by up to
+ * about 10 px; it does not register different modalities (infrared, PET, ...) reliably.
+ *
+ * The flow is a bilinear interpolation of a control grid, fitted by Adam to maximise the squared
+ * cosine between the gradients of A and of warped B on a Gaussian pyramid (1/4, then 1/2), leaving
+ * out saturated pixels, with a small penalty on differences between neighbouring grid nodes. It
+ * follows `training/fccf_train/ngf.py` step for step, in float64.
+ *
+ * @example
+ * ```ts
+ * import { registerNgf, warpPlane } from "@fccf/core";
+ * const flow = registerNgf(underY, overY, width, height); // planes in [0, 1]
+ * const aligned = warpPlane(overY, flow.subarray(0, width * height), flow.subarray(width * height), width, height);
+ * ```
+ */
+export function registerNgf(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  width: number,
+  height: number,
+  options: RegisterNgfOptions = {},
+): Float32Array {
+  const n = width * height;
+  if (a.length !== n || b.length !== n)
+    throw new RangeError(`registerNgf: planes must have ${width}x${height} values`);
+  const g = options.grid ?? 4;
+  const iters = options.iters ?? 100;
+  const epsFactor = options.epsFactor ?? 0.5;
+  const smoothness = options.smoothness ?? 3e-5;
+  if (!Number.isInteger(g) || g < 2)
+    throw new RangeError(`registerNgf: grid must be an integer >= 2, got ${g}`);
+  if (width < 16 || height < 16)
+    throw new RangeError(`registerNgf: images must be at least 16x16, got ${width}x${height}`);
+  const a0 = Float64Array.from(a);
+  const b0 = Float64Array.from(b);
+  let ctrl = new Float64Array(2 * g * g);
+  for (const [scale, nIter] of [
+    [4, iters],
+    [2, Math.floor(iters / 2)],
+  ] as const) {
+    const sa = areaDown(gaussBlur(a0, width, height, scale / 2), width, height, scale);
+    const sb = areaDown(gaussBlur(b0, width, height, scale / 2), width, height, scale);
+    const w = Math.floor(width / scale);
+    const h = Math.floor(height / scale);
+    const wy = gridWeights(h, g);
+    const wx = gridWeights(w, g);
+    const [gx, gy] = centralDiff(sa, w, h);
+    let meanGrad = 0;
+    for (let i = 0; i < w * h; i++) meanGrad += Math.sqrt(gx[i]! * gx[i]! + gy[i]! * gy[i]!);
+    const eps = (epsFactor * meanGrad) / (w * h) + 1e-6;
+    const ax = new Float64Array(w * h);
+    const ay = new Float64Array(w * h);
+    for (let i = 0; i < w * h; i++) {
+      const na = Math.sqrt(gx[i]! * gx[i]! + gy[i]! * gy[i]! + eps * eps);
+      ax[i] = gx[i]! / na;
+      ay[i] = gy[i]! / na;
+    }
+    const lr = 0.3 / scale;
+    const m = new Float64Array(ctrl.length);
+    const v = new Float64Array(ctrl.length);
+    for (let k = 1; k <= nIter; k++) {
+      const grad = ngfGradient(ax, ay, sa, sb, ctrl, wy, wx, w, h, g, scale, eps);
+      const smooth = gridSmoothnessGradient(ctrl, g);
+      for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! + smoothness * smooth[i]!;
+      const c1 = 1 - 0.9 ** k;
+      const c2 = 1 - 0.999 ** k;
+      const next = new Float64Array(ctrl.length);
+      for (let i = 0; i < ctrl.length; i++) {
+        m[i] = 0.9 * m[i]! + 0.1 * grad[i]!;
+        v[i] = 0.999 * v[i]! + 0.001 * grad[i]! * grad[i]!;
+        next[i] = ctrl[i]! - (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8);
+      }
+      ctrl = next;
+    }
+  }
+  const flow = new Float32Array(2 * n);
+  const wy = gridWeights(height, g);
+  const wx = gridWeights(width, g);
+  for (let c = 0; c < 2; c++)
+    flow.set(expand(ctrl.subarray(c * g * g, (c + 1) * g * g), wy, wx, width, height, g, 1), c * n);
+  return flow;
+}
+
+/**
+ * Gradient of the sum over 4-neighbour node pairs of (c_i - c_j)^2, per flow component: holds nodes
+ * over flat or saturated regions (no pull from the data) near their neighbours.
+ */
+function gridSmoothnessGradient(ctrl: Float64Array, g: number): Float64Array {
+  const out = new Float64Array(ctrl.length);
+  for (let c = 0; c < 2; c++) {
+    const o = c * g * g;
+    for (let i = 0; i + 1 < g; i++)
+      for (let j = 0; j < g; j++) {
+        const d = ctrl[o + (i + 1) * g + j]! - ctrl[o + i * g + j]!;
+        out[o + (i + 1) * g + j] = out[o + (i + 1) * g + j]! + 2 * d;
+        out[o + i * g + j] = out[o + i * g + j]! - 2 * d;
+      }
+  }
+  for (let c = 0; c < 2; c++) {
+    const o = c * g * g;
+    for (let i = 0; i < g; i++)
+      for (let j = 0; j + 1 < g; j++) {
+        const d = ctrl[o + i * g + j + 1]! - ctrl[o + i * g + j]!;
+        out[o + i * g + j + 1] = out[o + i * g + j + 1]! + 2 * d;
+        out[o + i * g + j] = out[o + i * g + j]! - 2 * d;
+      }
+  }
+  return out;
+}
+
+/** Bilinear weights [n x g] (row-major) of a g-node grid at n samples, corners aligned. */
+function gridWeights(n: number, g: number): Float64Array {
+  const out = new Float64Array(n * g);
+  for (let i = 0; i < n; i++) {
+    const pos = (i * (g - 1)) / Math.max(n - 1, 1);
+    const i0 = Math.min(Math.floor(pos), g - 2);
+    const t = pos - i0;
+    out[i * g + i0] = 1 - t;
+    out[i * g + i0 + 1] = t;
+  }
+  return out;
+}
+
+/** wy @ c @ wx^T / scale: the control grid c [g x g] expanded to [h x w]. */
+function expand(
+  c: Float64Array,
+  wy: Float64Array,
+  wx: Float64Array,
+  w: number,
+  h: number,
+  g: number,
+  scale: number,
+) {
+  const tmp = new Float64Array(h * g); // wy @ c
+  for (let y = 0; y < h; y++)
+    for (let j = 0; j < g; j++) {
+      let s = 0;
+      for (let k = 0; k < g; k++) s += wy[y * g + k]! * c[k * g + j]!;
+      tmp[y * g + j] = s;
+    }
+  const out = new Float64Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let j = 0; j < g; j++) s += tmp[y * g + j]! * wx[x * g + j]!;
+      out[y * w + x] = s / scale;
+    }
+  return out;
+}
+
+/** Gradient of the NGF loss with respect to the control grid (both planes, [2 x g x g]). */
+function ngfGradient(
+  ax: Float64Array,
+  ay: Float64Array,
+  a: Float64Array,
+  b: Float64Array,
+  ctrl: Float64Array,
+  wy: Float64Array,
+  wx: Float64Array,
+  w: number,
+  h: number,
+  g: number,
+  scale: number,
+  eps: number,
+): Float64Array {
+  const gg = g * g;
+  const fx = expand(ctrl.subarray(0, gg), wy, wx, w, h, g, scale);
+  const fy = expand(ctrl.subarray(gg, 2 * gg), wy, wx, w, h, g, scale);
+  const bw = new Float64Array(w * h);
+  const dfx = new Float64Array(w * h);
+  const dfy = new Float64Array(w * h);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const px = x + fx[i]!;
+      const py = y + fy[i]!;
+      const sx = Math.max(0, Math.min(px, w - 1));
+      const sy = Math.max(0, Math.min(py, h - 1));
+      const x0 = Math.min(Math.floor(sx), w - 2);
+      const y0 = Math.min(Math.floor(sy), h - 2);
+      const tx = sx - x0;
+      const ty = sy - y0;
+      const v00 = b[y0 * w + x0]!;
+      const v01 = b[y0 * w + x0 + 1]!;
+      const v10 = b[(y0 + 1) * w + x0]!;
+      const v11 = b[(y0 + 1) * w + x0 + 1]!;
+      const top = v00 + (v01 - v00) * tx;
+      const bot = v10 + (v11 - v10) * tx;
+      bw[i] = top + (bot - top) * ty;
+      // clamped samples do not move with the flow
+      dfx[i] = px > 0 && px < w - 1 ? (v01 - v00) * (1 - ty) + (v11 - v10) * ty : 0;
+      dfy[i] = py > 0 && py < h - 1 ? bot - top : 0;
+    }
+  }
+  const [bx, by] = centralDiff(bw, w, h);
+  let count = 0;
+  const valid = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    valid[i] = a[i]! > 0.03 && a[i]! < 0.97 && bw[i]! > 0.03 && bw[i]! < 0.97 ? 1 : 0;
+    count += valid[i]!;
+  }
+  const norm = count + 1;
+  const gbx = new Float64Array(w * h);
+  const gby = new Float64Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    if (!valid[i]) continue;
+    const nb2 = bx[i]! * bx[i]! + by[i]! * by[i]! + eps * eps;
+    const s = ax[i]! * bx[i]! + ay[i]! * by[i]!;
+    gbx[i] = -((2 * s * ax[i]!) / nb2 - (2 * s * s * bx[i]!) / (nb2 * nb2)) / norm;
+    gby[i] = -((2 * s * ay[i]!) / nb2 - (2 * s * s * by[i]!) / (nb2 * nb2)) / norm;
+  }
+  const gb = centralDiffAdjoint(gbx, gby, w, h);
+  const out = new Float64Array(2 * gg);
+  for (const [c, d] of [
+    [0, dfx],
+    [1, dfy],
+  ] as const) {
+    // wy^T @ (gb * d) @ wx / scale
+    const tmp = new Float64Array(h * g);
+    for (let y = 0; y < h; y++)
+      for (let j = 0; j < g; j++) {
+        let s = 0;
+        for (let x = 0; x < w; x++) s += gb[y * w + x]! * d[y * w + x]! * wx[x * g + j]!;
+        tmp[y * g + j] = s;
+      }
+    for (let k = 0; k < g; k++)
+      for (let j = 0; j < g; j++) {
+        let s = 0;
+        for (let y = 0; y < h; y++) s += wy[y * g + k]! * tmp[y * g + j]!;
+        out[c * gg + k * g + j] = s / scale;
+      }
+  }
+  return out;
+}
+
+/** Separable Gaussian, radius round(3 sigma), edge-replicating borders. */
+function gaussBlur(x: Float64Array, w: number, h: number, sigma: number): Float64Array {
+  const r = Math.floor(3 * sigma + 0.5);
+  const k = new Float64Array(2 * r + 1);
+  let sum = 0;
+  for (let i = 0; i < k.length; i++) {
+    k[i] = Math.exp(-((i - r) * (i - r)) / (2 * sigma * sigma));
+    sum += k[i]!;
+  }
+  for (let i = 0; i < k.length; i++) k[i] = k[i]! / sum;
+  const clamp = (v: number, hi: number) => Math.max(0, Math.min(v, hi));
+  const tmp = new Float64Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let xx = 0; xx < w; xx++) {
+      let s = 0;
+      for (let i = 0; i < k.length; i++) s += k[i]! * x[y * w + clamp(xx + i - r, w - 1)]!;
+      tmp[y * w + xx] = s;
+    }
+  const out = new Float64Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let xx = 0; xx < w; xx++) {
+      let s = 0;
+      for (let i = 0; i < k.length; i++) s += k[i]! * tmp[clamp(y + i - r, h - 1) * w + xx]!;
+      out[y * w + xx] = s;
+    }
+  return out;
+}
+
+/** Mean of f x f blocks; trailing rows and columns that do not fill a block are dropped. */
+function areaDown(x: Float64Array, w: number, h: number, f: number): Float64Array {
+  const ow = Math.floor(w / f);
+  const oh = Math.floor(h / f);
+  const out = new Float64Array(ow * oh);
+  for (let y = 0; y < oh; y++)
+    for (let xx = 0; xx < ow; xx++) {
+      let s = 0;
+      for (let j = 0; j < f; j++) for (let i = 0; i < f; i++) s += x[(y * f + j) * w + xx * f + i]!;
+      out[y * ow + xx] = s / (f * f);
+    }
+  return out;
+}
+
+/** (d/dx, d/dy): central differences inside, one-sided halves at the borders. */
+function centralDiff(x: Float64Array, w: number, h: number): [Float64Array, Float64Array] {
+  const gx = new Float64Array(w * h);
+  const gy = new Float64Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let i = 0; i < w; i++) {
+      const l = i > 0 ? i - 1 : 0;
+      const r = i < w - 1 ? i + 1 : w - 1;
+      const u = y > 0 ? y - 1 : 0;
+      const d = y < h - 1 ? y + 1 : h - 1;
+      gx[y * w + i] = (x[y * w + r]! - x[y * w + l]!) / 2;
+      gy[y * w + i] = (x[d * w + i]! - x[u * w + i]!) / 2;
+    }
+  return [gx, gy];
+}
+
+/** The transpose of {@link centralDiff}: dL/dx from dL/d(gx) and dL/d(gy). */
+function centralDiffAdjoint(dx: Float64Array, dy: Float64Array, w: number, h: number): Float64Array {
+  const g = new Float64Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let i = 0; i < w; i++) {
+      const l = i > 0 ? i - 1 : 0;
+      const r = i < w - 1 ? i + 1 : w - 1;
+      const u = y > 0 ? y - 1 : 0;
+      const d = y < h - 1 ? y + 1 : h - 1;
+      const vx = dx[y * w + i]! / 2;
+      const vy = dy[y * w + i]! / 2;
+      g[y * w + r]! += vx;
+      g[y * w + l]! -= vx;
+      g[d * w + i]! += vy;
+      g[u * w + i]! -= vy;
+    }
+  return g;
+}
