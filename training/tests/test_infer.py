@@ -173,3 +173,29 @@ def test_both_colour_chroma_follows_the_mask() -> None:
 def test_size_mismatch_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="sources differ in size"):
         infer.plan_planes(np.zeros((8, 8), np.uint8), np.zeros((8, 9), np.uint8), task_by_name("VI-IR"))
+
+
+def test_register_ngf_pre_registers_b_and_composes_the_flows() -> None:
+    torch.manual_seed(0)
+    m = FusionNet().eval()  # fresh model: its own flow is exactly zero
+    h, w = 64, 96
+    yy, xx = np.mgrid[0:h, 0:w]
+
+    def tex(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.round(128 + 60 * np.sin(x / 5) * np.cos(y / 7) + 40 * np.sign(np.sin(x / 11 + y / 13))).astype(np.uint8)
+
+    a, b = tex(xx, yy), tex(xx - 3, yy + 2)  # b(p + (3, -2)) = a(p)
+    plain = infer.fuse_images(m, a, b, "MFF", 0.0, 1)
+    reg = infer.fuse_images(m, a, b, "MFF", 0.0, 1, register="ngf")
+    assert np.abs(plain.flow).max() == 0.0
+    inner = (slice(None), slice(10, h - 10), slice(10, w - 10))
+    assert np.abs(reg.flow[inner][0] - 3).mean() < 0.3 and np.abs(reg.flow[inner][1] + 2).mean() < 0.3
+    # composition: B warped by pre then by net is B warped by net + pre(p + net)
+    pre = torch.full((2, 8, 8), 2.0, dtype=torch.float64)
+    pre[1] = -1.0
+    net = torch.zeros(2, 8, 8, dtype=torch.float64)
+    net[0] = 1.0
+    both = infer._compose_flows(net, pre)
+    assert torch.allclose(both[0], torch.full((8, 8), 3.0, dtype=torch.float64)) and torch.allclose(both[1], torch.full((8, 8), -1.0, dtype=torch.float64))
+    with pytest.raises(ValueError, match="unknown registration 'sift'"):
+        infer.fuse_images(m, a, b, "MFF", 0.0, 1, register="sift")
