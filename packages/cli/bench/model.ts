@@ -1,11 +1,12 @@
 // `pnpm bench model`: the shipped model's cost at 640x480 in onnxruntime-node (2 intra-op threads,
 // batch 1): one encoder run, one denoiser step, the full forward (their sum) against the issue's
 // budgets (<= 40 ms per full forward, <= 20 ms per denoiser step, <= 0.3 s per hierarchical sample),
-// and a whole `fuse` of one Y plane through the engine at strength 0.2 with the card's default steps.
+// and a whole `fuse` of one Y plane through the engine at strength 0.2 with the card's default steps,
+// plus the opt-in classical pre-registration (registerNgf) of the same pair.
 // Host speed varies a lot on shared machines, so each figure is also printed as a ratio to a
 // baseline measured in the same run: the mean rule over the same planes in JavaScript.
 import type { NamedTensors } from "@fccf/core";
-import { OrtBackend } from "@fccf/core";
+import { OrtBackend, registerNgf } from "@fccf/core";
 import "@fccf/samplers";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -92,6 +93,11 @@ const sample = await timeIt(
   8,
 );
 await engine.dispose();
+// the opt-in classical pre-registration (fccf fuse --register) on the same pair's planes in [0, 1]
+const unit = (p: Float32Array) => p.map((v) => (v + 1) / 2);
+const regA = unit(cond.subarray(0, H * W));
+const regB = unit(cond.subarray(H * W));
+const register = await timeIt(() => registerNgf(regA, regB, W, H), 3);
 
 const b = baseline.min;
 const row = (label: string, t: { med: number; min: number }, budget?: number) => {
@@ -110,4 +116,5 @@ row("encoder (once per stage)", enc);
 row("denoiser step", den, BUDGET.denoiserStep);
 row("full forward (encoder + step)", { med: enc.med + den.med, min: enc.min + den.min }, BUDGET.fullForward);
 row(`fuse, strength 0.2, ${steps} steps`, sample, BUDGET.sample);
+row("registerNgf (--register, opt-in)", register);
 console.log("ratio = median / the baseline's min (host speed cancels out when comparing runs)");

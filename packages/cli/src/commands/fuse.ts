@@ -29,7 +29,7 @@ options:
       --seed N          noise seed (default 0): same inputs, model and seed give the same bytes
       --register        first register B onto A by normalised gradient fields (classical; for
                         misaligned exposures, focus stacks, polarisation images: same content,
-                        up to ~10 px; not for different modalities; ~1-2 s at 640x480)
+                        up to ~10 px; not for different modalities; ~1 s at 640x480)
       --adaptive-stages shrink the stage of a source that dominates the running estimate
       --mask FILE       also write the fusion mask (weight of A) as a grey image
   -m, --model FILE      model card (default: the one in models/)
