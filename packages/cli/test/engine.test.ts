@@ -328,6 +328,7 @@ describe("fuseImages", () => {
       data,
     });
     const r = await fuseImages(e, grey(a), grey(b), { task: "VI-IR", strength: 0, register: "ngf" });
+    expect(r.register).toBe("ngf");
     // the analytic network adds a flow of (1, 0): b_aligned(p) = b(p + (1, 0) + pre(p + (1, 0)))
     let ex = 0;
     let ey = 0;
@@ -348,6 +349,23 @@ describe("fuseImages", () => {
     for (let y = 10; y < h - 10; y++)
       for (let x = 10; x < w - 10; x++) diff += Math.abs(cond[hw + y * pw + x]! - cond[y * pw + x]!);
     expect(diff / count).toBeLessThan(0.05);
+  });
+  it("takes the card's per-task register default, and 'none' overrides it", async () => {
+    const { engine: e } = await engine(0, { register: "ngf" });
+    const grey = {
+      width: 32,
+      height: 32,
+      channels: 1 as const,
+      bitDepth: 8 as const,
+      data: new Uint8Array(1024).fill(90),
+    };
+    expect(e.card.tasks.map((t) => t.register)).toEqual(["ngf", "none"]);
+    expect((await fuseImages(e, grey, grey, { task: "VI-IR", strength: 0 })).register).toBe("ngf");
+    expect((await fuseImages(e, grey, grey, { task: "VI-IR", strength: 0, register: "none" })).register).toBe(
+      "none",
+    );
+    expect((await fuseImages(e, grey, grey, { task: "MED-SPECT", strength: 0 })).register).toBe("none");
+    expect(() => card({ register: "sift" })).toThrow("tasks[0].register");
   });
   it("runs the three full-colour pairs as one batch", async () => {
     const { engine: e, log } = await engine(0);

@@ -91,7 +91,7 @@ describe("fccf fuse", () => {
     );
   });
 
-  it("--register adds the classical pre-registration (a different, same-size output)", async () => {
+  it("--register ngf adds the classical pre-registration, none leaves it out", async () => {
     const c = await card();
     const args = (name: string, ...extra: string[]) => [
       join(samples, "MEF/a-under.png"),
@@ -105,11 +105,14 @@ describe("fccf fuse", () => {
       join(dir, name),
       ...extra,
     ];
-    expect(await run(args("reg-off.png"))).toBe(0);
-    expect(await run(args("reg-on.png", "--register"))).toBe(0);
+    expect(await run(args("reg-off.png", "--register", "none"))).toBe(0);
+    expect(await run(args("reg-on.png", "--register", "ngf"))).toBe(0);
     const [off, on] = await Promise.all(["reg-off.png", "reg-on.png"].map((n) => readImage(join(dir, n))));
     expect([on!.width, on!.height, on!.channels]).toEqual([off!.width, off!.height, off!.channels]);
     expect(Buffer.from(on!.data).equals(Buffer.from(off!.data))).toBe(false);
+    await expect(run(args("reg-bad.png", "--register", "sift"))).rejects.toThrow(
+      "--register sift: expected ngf or none",
+    );
   });
 
   it("reports bad input as UserError and leaves no output behind", async () => {

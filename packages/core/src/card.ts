@@ -35,6 +35,11 @@ export interface TaskSpec {
   strategies: Readonly<Partial<Record<Strategy, number>>>;
   /** Stage boundaries [hi, lo] (the card's `stages.hi`, `stages.lo`) as fractions of the sampled range: > hi (B', B'), > lo (A, B), else (A, A). */
   stages: [number, number];
+  /**
+   * Classical pre-registration run by default before the network (`"ngf"`: {@link registerNgf}),
+   * chosen per task on validation data; `"none"` when the card does not name one.
+   */
+  register: "ngf" | "none";
   /** Default refinement strength in [0, 1] (0 = the registered composite only). */
   default_strength: number;
   /** Default number of sampler steps (the card's `sampler.default_steps`). */
@@ -195,6 +200,8 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
       plan: oneOf(t.plan, ["y", "full-colour", "both-colour"] as const, `${p}.plan`),
       strategy,
       strategies,
+      register:
+        t.register === undefined ? "none" : oneOf(t.register, ["ngf", "none"] as const, `${p}.register`),
       stages: [hi, lo],
       default_strength: strength,
       default_steps: steps,

@@ -22,11 +22,12 @@ export interface FuseImagesOptions {
   /** Intensity strategy, `max` or `mean` (default: the card's, per task); needs a model trained for it. */
   strategy?: Strategy;
   /**
-   * Register B onto A before fusion with the classical {@link registerNgf} (normalised gradient
-   * fields) in addition to the network's flow: for sources that show the same content (MEF, MFF,
-   * PIF) misaligned by up to ~10 px. Not for different modalities. Default: off.
+   * `"ngf"`: register B onto A before fusion with the classical {@link registerNgf} (normalised
+   * gradient fields), in addition to the network's flow: for sources that show the same content
+   * (MEF, MFF, PIF) misaligned by up to ~10 px, not for different modalities. `"none"`: only the
+   * network's flow. Default: the card's, per task.
    */
-  register?: "ngf";
+  register?: "ngf" | "none";
   /** Refinement strength in [0, 1]; 0 = registered composite only. */
   strength?: number;
   steps?: number;
@@ -50,6 +51,7 @@ export interface FuseImagesResult {
   /** The network planes (padded), for inspection and parity checks. */
   planes: FusePlanesResult;
   strategy: Strategy;
+  register: "ngf" | "none";
   strength: number;
   steps: number;
 }
@@ -78,7 +80,8 @@ export async function fuseImages(
   const taskId = taskIdFor(engine.card, task, strategy);
   const pa = toPlanes(a);
   const pb = toPlanes(b);
-  const pre = options.register === "ngf" ? preRegister(pa, pb) : undefined;
+  const register = options.register ?? task.register;
+  const pre = register === "ngf" ? preRegister(pa, pb) : undefined;
   const job = planChannels(task.plan, pa, pre?.aligned ?? pb);
   const { width: w, height: h } = job;
   const m = engine.card.input_multiple;
@@ -118,7 +121,7 @@ export async function fuseImages(
   flow.set(crop(dx, pw, w, h), 0);
   flow.set(crop(dy, pw, w, h), w * h);
   if (pre) composeFlow(flow, pre.flow, w, h);
-  return { image, task, mask, flow, planes, strategy, strength, steps };
+  return { image, task, mask, flow, planes, strategy, register, strength, steps };
 }
 
 /** B's planes warped onto A by the classical registration of their luma, and that flow. */

@@ -27,9 +27,10 @@ options:
       --steps N         sampler steps (default: the card's)
       --sampler NAME    any registered sampler, e.g. dpmsolver++, ddim, unipc, euler (default: the card's)
       --seed N          noise seed (default 0): same inputs, model and seed give the same bytes
-      --register        first register B onto A by normalised gradient fields (classical; for
-                        misaligned exposures, focus stacks, polarisation images: same content,
-                        up to ~10 px; not for different modalities; ~1 s at 640x480)
+      --register MODE   ngf: first register B onto A by normalised gradient fields (classical;
+                        for misaligned exposures, focus stacks, polarisation images: same
+                        content, up to ~10 px; not for different modalities; ~1 s at 640x480);
+                        none: the network's flow only (default: the card's, per task)
       --adaptive-stages shrink the stage of a source that dominates the running estimate
       --mask FILE       also write the fusion mask (weight of A) as a grey image
   -m, --model FILE      model card (default: the one in models/)
@@ -75,6 +76,9 @@ export async function run(args: string[]): Promise<number> {
   if (v.strategy !== undefined && v.strategy !== "max" && v.strategy !== "mean")
     throw new UserError(`--strategy ${v.strategy}: expected max or mean`);
   const strategy = v.strategy as Strategy | undefined;
+  if (v.register !== undefined && v.register !== "ngf" && v.register !== "none")
+    throw new UserError(`--register ${v.register}: expected ngf or none`);
+  const register = v.register as "ngf" | "none" | undefined;
 
   const [a, b] = await Promise.all([readImage(pathA!), readImage(pathB!)]);
   const cardPath = v.model ? resolve(v.model) : await defaultCardPath();
@@ -104,7 +108,7 @@ export async function run(args: string[]): Promise<number> {
       sampler: v.sampler,
       seed,
       adaptiveStages: v["adaptive-stages"],
-      register: v.register ? "ngf" : undefined,
+      register,
       onProgress: (p) => {
         if (p.steps === 0) return;
         bar ??= new ProgressBar("fusing", p.steps, v.quiet);
@@ -124,7 +128,7 @@ export async function run(args: string[]): Promise<number> {
           : "composite only";
       console.log(
         `fused ${task.name} ${a.width}x${a.height} (${pathA} + ${pathB}) -> ${output}\n` +
-          `  model ${engine.card.name}, strategy ${result.strategy}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
+          `  model ${engine.card.name}, strategy ${result.strategy}, register ${result.register}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
       );
     }
   } catch (err) {
@@ -145,7 +149,7 @@ const argOptions = {
   sampler: { type: "string" },
   seed: { type: "string" },
   "adaptive-stages": { type: "boolean" },
-  register: { type: "boolean" },
+  register: { type: "string" },
   mask: { type: "string" },
   model: { type: "string", short: "m" },
   threads: { type: "string" },
