@@ -34,6 +34,7 @@ def build_card(
     training: dict[str, object],
     quality: dict[str, object] | None = None,
     default_strategies: dict[str, str] | None = None,
+    default_registers: dict[str, str | None] | None = None,
 ) -> dict[str, object]:
     """The card (see DESIGN.md). ``tasks[].id`` is the graphs' task input for the task's default
     strategy; a strategy-conditioned model also lists ``tasks[].strategies`` (strategy -> id)."""
@@ -88,6 +89,7 @@ def build_card(
                 "plan": t.plan,
                 "strategy": strategy[t.name],
                 **({"strategies": {st: graph_task_id(t, st, True) for st in STRATEGIES}} if conditioned else {}),
+                "register": (default_registers or {}).get(t.name) or "none",
                 "stages": {"hi": t.stages[0], "lo": t.stages[1]},
                 "default_strength": default_strengths[t.name],
             }

@@ -89,11 +89,11 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def evaluate_model(model: FusionNet, pairs: list[Pair], strength: float, steps: int, seed: int = 0,
-                   strategy: str | None = None) -> dict[str, float]:
+                   strategy: str | None = None, register: str | None = None) -> dict[str, float]:
     rows = []
     for i, p in enumerate(pairs):
         a, b = load_image(p.path_a), load_image(p.path_b)
-        res = fuse_images(model, a, b, p.task, strength, steps, seed=seed + i, strategy=strategy)
+        res = fuse_images(model, a, b, p.task, strength, steps, seed=seed + i, strategy=strategy, register=register)
         rows.append(score_pair(res.image, a, b))
     return _mean(rows)
 
@@ -191,15 +191,60 @@ def read_defaults(path: Path) -> tuple[dict[str, float], dict[str, str]]:
     return strengths, strategies
 
 
+def read_registers(path: Path) -> dict[str, str | None]:
+    """The classical pre-registration per task ("ngf" or None) from strengths.json (written by
+    ``choose_registers``; absent: None)."""
+    rows = json.loads(path.read_text())["tasks"] if path.is_file() else {}
+    return {t.name: rows.get(t.name, {}).get("register") for t in TASKS}
+
+
+def choose_registers(model: FusionNet, train_root: str | Path, steps: int, strengths: dict[str, float],
+                     strategies: dict[str, str], log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Per task, on the validation split: whether the classical pre-registration (``ngf``) becomes the
+    default. It must cut the end-point error on synthetic misalignments (as the registration gate
+    makes them) by at least 10 points more than the network alone, and must not lose fusion quality
+    on the pairs as given (gate-count pass and total wins against the validation mean and max rules,
+    at the task's default strategy and strength)."""
+    from .robustness import _warp_image, misalignment
+
+    out: dict[str, object] = {}
+    for t in _tasks(tasks):
+        pairs, refs = _validation_refs(train_root, t.name)
+        st, s = strategies[t.name], strengths[t.name]
+        row: dict[str, object] = {}
+        for reg in (None, "ngf"):
+            got = evaluate_model(model, pairs, s, steps, strategy=st, register=reg)
+            wm, wx = len(wins(got, refs["mean"])), len(wins(got, refs["max"]))
+            gen = torch.Generator().manual_seed(7000 + t.id)
+            e0 = e = 0.0
+            for i, p in enumerate(pairs):
+                a, b = load_image(p.path_a), load_image(p.path_b)
+                g, flow_true = misalignment(a.shape[0], a.shape[1], gen)
+                res = fuse_images(model, a, _warp_image(b, g), t.name, s, steps, seed=i, strategy=st, register=reg)
+                ft = flow_true[0].numpy()
+                e0 += float(np.mean(np.linalg.norm(ft, axis=0)))
+                e += float(np.mean(np.linalg.norm(res.flow - ft, axis=0)))
+            row[str(reg or "none")] = {"vs_mean": wm, "vs_max": wx, "pass": wm >= 6 and wx >= 4, "wins": wm + wx,
+                                       "epe_reduction": 1 - e / e0}
+        off, on = row["none"], row["ngf"]
+        assert isinstance(off, dict) and isinstance(on, dict)
+        use = (on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"]))
+        out[t.name] = {"register": "ngf" if use else None, "validation": row}
+        log(f"{t.name}: register {'ngf' if use else 'none'} (EPE reduction {off['epe_reduction']:.0%} -> {on['epe_reduction']:.0%}, "
+            f"wins {off['wins']} -> {on['wins']}, pass {off['pass']} -> {on['pass']})")
+    return out
+
+
 def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, float], steps: int, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
-                 strategies: dict[str, str] | None = None) -> dict[str, object]:
+                 strategies: dict[str, str] | None = None, registers: dict[str, str | None] | None = None) -> dict[str, object]:
     refs = reference_rows()
     out: dict[str, object] = {}
     for t in _tasks(tasks):
         t0 = time.time()
         pairs = list_pairs(test_root, t.name)
         strategy = (strategies or {}).get(t.name)
-        mine = evaluate_model(model, pairs, strengths[t.name], steps, strategy=strategy)
+        register = (registers or {}).get(t.name)
+        mine = evaluate_model(model, pairs, strengths[t.name], steps, strategy=strategy, register=register)
         verdict = {}
         for method, need in GATE_RULES.items():
             ref = refs[t.name].get(method)
@@ -207,7 +252,7 @@ def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, f
                 continue
             w = wins(mine, ref)
             verdict[method] = {"wins": w, "count": len(w), "needed": need, "pass": len(w) >= need}
-        out[t.name] = {"pairs": len(pairs), "strength": strengths[t.name], "strategy": strategy or t.strategy, "metrics": mine, "verdict": verdict,
+        out[t.name] = {"pairs": len(pairs), "strength": strengths[t.name], "strategy": strategy or t.strategy, "register": register, "metrics": mine, "verdict": verdict,
                        "seconds": round(time.time() - t0, 1)}
         log(f"{t.name}: " + ", ".join(f"{k} {v['count']}/8" for k, v in verdict.items()))
     return out
@@ -223,7 +268,7 @@ def fusion_markdown(res: dict[str, object]) -> str:
         v = r["verdict"]
         ok = all(x["pass"] for x in v.values())
         cells = [f"{v[m]['count']}/8" if m in v else "-" for m in GATE_RULES]
-        summary.append(f"| {task} | {r.get('strategy', '-')} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
+        summary.append(f"| {task} | {r.get('strategy', '-')}{' + ngf registration' if r.get('register') else ''} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
     lines += summary + [""]
     for task, r in res.items():
         assert isinstance(r, dict)
@@ -267,7 +312,7 @@ def rl_markdown(res: dict[str, object]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fccf_train.gate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=["select", "strengths", "fusion", "rl"])
+    ap.add_argument("part", choices=["select", "strengths", "register", "fusion", "rl"])
     ap.add_argument("--checkpoint", required=True, help="select: comma-separated candidates")
     ap.add_argument("--train", default=str(SHARED / "data" / "train"))
     ap.add_argument("--test", default=str(SHARED / "data" / "test"))
@@ -293,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
             (out / "strengths.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
         else:
             st, strat = read_defaults(out / "strengths.json")
+            regs = read_registers(out / "strengths.json")
+        if args.part == "register":
+            sj = out / "strengths.json"
+            doc = json.loads(sj.read_text())
+            for task, r in choose_registers(model, args.train, args.steps, st, strat, tasks=tasks).items():
+                doc["tasks"][task].update(r)  # type: ignore[union-attr]
+            sj.write_text(json.dumps(doc, indent=1))
         if args.part == "rl":
             if not args.compare:
                 raise ValueError("rl: pass --compare <fixed-weight checkpoint>")
@@ -303,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             (out / "rl_vs_fixed.md").write_text(md + "\n")
             print(md)
         elif args.part == "fusion":
-            res = fusion_table(model, args.test, st, args.steps, tasks=tasks, strategies=strat)
+            res = fusion_table(model, args.test, st, args.steps, tasks=tasks, strategies=strat, registers=regs)
             (out / "fusion.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
             md = fusion_markdown(res)
             (out / "fusion.md").write_text(md + "\n")

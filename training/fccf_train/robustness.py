@@ -34,7 +34,7 @@ from scipy.ndimage import gaussian_filter
 
 from .degrade import random_deformation
 from .evaluate import list_pairs
-from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults
+from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_registers
 from .images import evaluator_grey, load_image
 from .infer import fuse_images
 from .metrics import qabf
@@ -71,7 +71,7 @@ def _subset(root: str, task: str, n: int) -> list:  # type: ignore[type-arg]
 
 
 def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
-                    strategies: dict[str, str] | None = None) -> dict[str, object]:
+                    strategies: dict[str, str] | None = None, registers: dict[str, str | None] | None = None) -> dict[str, object]:
     out: dict[str, object] = {}
     for t in [t for t in TASKS if tasks is None or t.name in tasks]:
         pairs = _subset(test_root, t.name, n_pairs)
@@ -82,10 +82,10 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
             d["psnr"].append(psnr)
             d["qabf"].append(q)
 
-        st = (strategies or {}).get(t.name)
+        st, reg = (strategies or {}).get(t.name), (registers or {}).get(t.name)
 
         def fuse(a: np.ndarray, b: np.ndarray, strength: float, seed: int = 0) -> np.ndarray:
-            return fuse_images(model, a, b, t.name, strength, steps, seed=seed, strategy=st).image
+            return fuse_images(model, a, b, t.name, strength, steps, seed=seed, strategy=st, register=reg).image
 
         for i, p in enumerate(pairs):
             a, b = load_image(p.path_a), load_image(p.path_b)
@@ -186,7 +186,9 @@ def misalignment(h: int, w: int, gen: torch.Generator) -> tuple[torch.Tensor, to
 
 def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, strengths: dict[str, float], log=print,  # type: ignore[no-untyped-def]
                        tasks: list[str] | None = None, strategies: dict[str, str] | None = None,
-                       register: str | None = None) -> dict[str, object]:
+                       register: str | None = None, registers: dict[str, str | None] | None = None) -> dict[str, object]:
+    """``register`` forces the classical pre-registration for every task; otherwise each task uses
+    its default from ``registers``."""
     out: dict[str, object] = {}
     for t in [t for t in TASKS if tasks is None or t.name in tasks]:
         gen = torch.Generator().manual_seed(20261125 + t.id)
@@ -199,9 +201,9 @@ def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: in
             b_mis = _warp_image(b, g)
             s = strengths[t.name]
             ga, gb = evaluator_grey(a), evaluator_grey(b)
-            st = (strategies or {}).get(t.name)
-            aligned = fuse_images(model, a, b, t.name, s, steps, seed=i, strategy=st, register=register)
-            mis = fuse_images(model, a, b_mis, t.name, s, steps, seed=i, strategy=st, register=register)
+            st, reg = (strategies or {}).get(t.name), register or (registers or {}).get(t.name)
+            aligned = fuse_images(model, a, b, t.name, s, steps, seed=i, strategy=st, register=reg)
+            mis = fuse_images(model, a, b_mis, t.name, s, steps, seed=i, strategy=st, register=reg)
             ft = flow_true[0].numpy()
             epe0 = float(np.mean(np.linalg.norm(ft, axis=0)))
             epe = float(np.mean(np.linalg.norm(mis.flow - ft, axis=0)))
@@ -258,12 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = load_model(args.checkpoint)
         st, strat = read_defaults(out / "strengths.json")
+        regs = read_registers(out / "strengths.json")
         if args.part == "diffusion":
-            res = diffusion_table(model, args.test, args.pairs, args.steps, tasks=tasks, strategies=strat)
+            res = diffusion_table(model, args.test, args.pairs, args.steps, tasks=tasks, strategies=strat, registers=regs)
             md = diffusion_markdown(res)
         else:
             res = registration_table(model, args.test, args.pairs, args.steps, st, tasks=tasks, strategies=strat,
-                                     register=args.register)
+                                     register=args.register, registers=regs)
             md = registration_markdown(res, args.register)
         stem = args.part + (f"-{args.register}" if args.part == "registration" and args.register else "")
         meta = {"checkpoint": args.checkpoint, "steps": args.steps, "pairs_per_task": args.pairs, "tasks": res}

@@ -24,7 +24,7 @@ import torch
 from .card import build_card, write_card
 from .evaluate import list_pairs
 from .export import OrtModel, check_parity, export_graphs, gflops, measure_speed
-from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults
+from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults, read_registers
 from .images import load_image
 from .model import FusionNet
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
@@ -80,6 +80,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if strengths_rep is None:
         raise FileNotFoundError(f"{reports / 'strengths.json'}: run `python -m fccf_train.gate strengths` first")
     strengths, strategies = read_defaults(reports / "strengths.json")
+    registers = read_registers(reports / "strengths.json")
     graphs = export_graphs(model, out, name)
     size = graphs.encoder.path.stat().st_size + graphs.denoiser.path.stat().st_size
     if size > MAX_BYTES:
@@ -118,7 +119,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if model.cfg.strategies:
         first = PARITY_CASES[0]
         runs.append((first, next(x for x in STRATEGIES if x != strategies[first[0]])))
-    all_runs = [(c, st, None) for c, st in runs] + [(c, strategies[c[0]], "ngf") for c in REGISTER_CASES]
+    all_runs = [(c, st, registers[c[0]]) for c, st in runs] + [(c, strategies[c[0]], "ngf") for c in REGISTER_CASES]
     for (task, idx, y, x, h, w, s, n_steps, seed), strategy, register in all_runs:
         cases.append(write_parity_case(model, pdir, task, idx, (y, x, h, w), strengths[task] if s is None else s,
                                        n_steps, seed, strategy, register))
@@ -157,7 +158,8 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         quality["misses"].append(  # type: ignore[union-attr]
             f"speed at 640x480: encoder {enc_ms:.1f} ms + denoiser step {den_ms:.1f} ms = {full:.1f} ms per full forward; "
             "budget 40 ms per full forward and 20 ms per denoiser step")
-    card = build_card(name, graphs, model, strengths, steps, measured, training, quality, default_strategies=strategies)
+    card = build_card(name, graphs, model, strengths, steps, measured, training, quality, default_strategies=strategies,
+                      default_registers=registers)
     card["parity_fixtures"] = {"dir": "parity", "cases": cases, "python_reference": "training/fccf_train/infer.py"}
     write_card(out / f"{name}.json", card)
     log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")

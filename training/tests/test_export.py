@@ -102,6 +102,9 @@ def test_strategy_conditioned_card_and_fixture(tmp_path: Path) -> None:
     rows = {t["name"]: t for t in card["tasks"]}  # type: ignore[union-attr]
     assert rows["MEF"]["strategy"] == "max" and rows["MEF"]["id"] == 6
     assert rows["MEF"]["strategies"] == {"max": 6, "mean": 6 + n}
+    assert all(r["register"] == "none" for r in rows.values())
+    card = build_card("tiny-s", graphs, model, {t.name: 0.0 for t in TASKS}, 4, {}, {}, default_registers={"MFF": "ngf"})
+    assert [t["register"] for t in card["tasks"]] == ["ngf" if t.name == "MFF" else "none" for t in TASKS]  # type: ignore[union-attr]
     rng = np.random.default_rng(5)
     a = rng.integers(0, 256, (18, 21), dtype=np.uint8)
     b = rng.integers(0, 256, (18, 21), dtype=np.uint8)

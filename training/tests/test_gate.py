@@ -131,3 +131,25 @@ def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) 
     assert gate.read_defaults(path) == ({"VI-IR": res["strength"], "MEF": 0.1}, {"VI-IR": res["strategy"], "MEF": "mean"})
     with pytest.raises(FileNotFoundError, match="run `python -m fccf_train.gate strengths` first"):
         gate.read_defaults(tmp_path / "missing.json")
+
+
+def test_register_default_is_chosen_by_its_validation_rule_and_read_back(tmp_path: Path) -> None:
+    import json
+
+    from fccf_train.model import FusionNet
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(72, 64), pairs=30)
+    torch.manual_seed(0)
+    net = FusionNet().eval()
+    res = gate.choose_registers(net, root, 1, {"VI-IR": 0.0}, {"VI-IR": "max"}, log=lambda _: None, tasks=["VI-IR"])["VI-IR"]
+    off, on = res["validation"]["none"], res["validation"]["ngf"]
+    # a fresh model has zero flow: without the pre-registration nothing of the misalignment is removed
+    assert abs(off["epe_reduction"]) < 1e-9
+    want = on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
+    assert res["register"] == ("ngf" if want else None)
+    path = tmp_path / "strengths.json"
+    path.write_text(json.dumps({"tasks": {"VI-IR": {"strength": 0.0, "register": "ngf"}, "MEF": {"strength": 0.1}}}))
+    regs = gate.read_registers(path)
+    assert regs["VI-IR"] == "ngf" and regs["MEF"] is None and set(regs) == {t.name for t in TASKS}
