@@ -142,7 +142,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
         "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset") if k in args},
     }
-    quality: dict[str, object] = {"strength_selection": "validation split (strategy and strength per task); candidates and scores in training/reports/strengths.json"}
+    quality: dict[str, object] = {"strength_selection": "validation split (strategy, strength and classical pre-registration per task); candidates and scores in training/reports/strengths.json"}
     missing = []
     for part in ("fusion", "diffusion", "registration", "rl_vs_fixed"):
         rep, md = _report(reports, part), _markdown(reports, part)
