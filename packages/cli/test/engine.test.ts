@@ -128,6 +128,17 @@ async function engine(k: number, viIr: Record<string, unknown> = {}) {
   return { engine: await FusionEngine.load(c, backend(k, log), async (f) => f), log };
 }
 
+/** A uniform 8-bit grey raster. */
+function flatGrey(width: number, height: number) {
+  return {
+    width,
+    height,
+    channels: 1 as const,
+    bitDepth: 8 as const,
+    data: new Uint8Array(width * height).fill(90),
+  };
+}
+
 function pair(w: number, h: number): Float32Array {
   const cond = new Float32Array(2 * w * h);
   for (let i = 0; i < w * h; i++) {
@@ -287,13 +298,7 @@ describe("fuseImages", () => {
   });
   it("feeds the task id of the chosen strategy, and refuses a strategy the model lacks", async () => {
     const { engine: e, log } = await engine(0, { strategies: { max: 0, mean: 8 } });
-    const grey = {
-      width: 8,
-      height: 8,
-      channels: 1 as const,
-      bitDepth: 8 as const,
-      data: new Uint8Array(64).fill(90),
-    };
+    const grey = flatGrey(8, 8);
     const byDefault = await fuseImages(e, grey, grey, { task: "VI-IR", strength: 0 });
     const mean = await fuseImages(e, grey, grey, { task: "VI-IR", strategy: "mean", strength: 0 });
     expect(log.tasks).toEqual([0, 8]);
@@ -352,13 +357,7 @@ describe("fuseImages", () => {
   });
   it("takes the card's per-task register default, and 'none' overrides it", async () => {
     const { engine: e } = await engine(0, { register: "ngf" });
-    const grey = {
-      width: 32,
-      height: 32,
-      channels: 1 as const,
-      bitDepth: 8 as const,
-      data: new Uint8Array(1024).fill(90),
-    };
+    const grey = flatGrey(32, 32);
     expect(e.card.tasks.map((t) => t.register)).toEqual(["ngf", "none"]);
     expect((await fuseImages(e, grey, grey, { task: "VI-IR", strength: 0 })).register).toBe("ngf");
     expect((await fuseImages(e, grey, grey, { task: "VI-IR", strength: 0, register: "none" })).register).toBe(
