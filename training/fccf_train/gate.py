@@ -205,7 +205,7 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
     makes them) by at least 10 points more than the network alone, and must not lose fusion quality
     on the pairs as given (gate-count pass and total wins against the validation mean and max rules,
     at the task's default strategy and strength)."""
-    from .robustness import _warp_image, misalignment
+    from .robustness import _warp_image, misalignment  # robustness imports this module
 
     out: dict[str, object] = {}
     for t in _tasks(tasks):

@@ -225,8 +225,8 @@ def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: in
 def registration_markdown(res: dict[str, object], register: str | None = None) -> str:
     title = "## Registration (synthetic misalignment up to 8 px, default strength)"
     if register:
-        title = (f"## Registration with the classical pre-registration (`register={register}`, opt-in: "
-                 "`fccf fuse --register`), synthetic misalignment up to 8 px, default strength")
+        title = (f"## Registration with the classical pre-registration forced for every task (`register={register}`: "
+                 "`fccf fuse --register ngf`), synthetic misalignment up to 8 px, default strength")
     lines = [title, "",
              "| task | pairs | EPE before (px) | EPE after (px) | reduction (>= 70%) | Qabf aligned | Qabf misaligned + flow | ratio (>= 95%) |",
              "|---|---|---|---|---|---|---|---|"]

@@ -2,7 +2,7 @@
 // batch 1): one encoder run, one denoiser step, the full forward (their sum) against the issue's
 // budgets (<= 40 ms per full forward, <= 20 ms per denoiser step, <= 0.3 s per hierarchical sample),
 // and a whole `fuse` of one Y plane through the engine at strength 0.2 with the card's default steps,
-// plus the opt-in classical pre-registration (registerNgf) of the same pair.
+// plus the classical pre-registration (registerNgf) of the same pair.
 // Host speed varies a lot on shared machines, so each figure is also printed as a ratio to a
 // baseline measured in the same run: the mean rule over the same planes in JavaScript.
 import type { NamedTensors } from "@fccf/core";
@@ -93,7 +93,7 @@ const sample = await timeIt(
   8,
 );
 await engine.dispose();
-// the opt-in classical pre-registration (fccf fuse --register) on the same pair's planes in [0, 1]
+// the classical pre-registration (fccf fuse --register ngf) on the same pair's planes in [0, 1]
 const unit = (p: Float32Array) => p.map((v) => (v + 1) / 2);
 const regA = unit(cond.subarray(0, H * W));
 const regB = unit(cond.subarray(H * W));
@@ -116,5 +116,5 @@ row("encoder (once per stage)", enc);
 row("denoiser step", den, BUDGET.denoiserStep);
 row("full forward (encoder + step)", { med: enc.med + den.med, min: enc.min + den.min }, BUDGET.fullForward);
 row(`fuse, strength 0.2, ${steps} steps`, sample, BUDGET.sample);
-row("registerNgf (--register, opt-in)", register);
+row("registerNgf (--register ngf)", register);
 console.log("ratio = median / the baseline's min (host speed cancels out when comparing runs)");
