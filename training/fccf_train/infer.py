@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .images import rgb_to_ycbcr, to_u8, ycbcr_to_rgb
+from .images import luma, rgb_to_ycbcr, to_u8, ycbcr_to_rgb
 from .model import INPUT_MULTIPLE, FusionNet
 from .ngf import register_ngf
 from .schedule import SCHEDULE
@@ -275,9 +275,7 @@ def compose(planes: Planes, task: Task, fused: Array, mask: Array, flow: torch.T
 def _luma01(x: Array) -> Array:
     """The engine's registration input: Y in [0, 1], via float32 planes as the engine holds them."""
     p = (x.astype(np.float64) / 255).astype(np.float32).astype(np.float64)
-    if p.ndim == 2:
-        return p
-    return (0.299 * p[..., 0] + 0.587 * p[..., 1] + 0.114 * p[..., 2]).astype(np.float32).astype(np.float64)
+    return luma(p).astype(np.float32).astype(np.float64)
 
 
 def _pre_register(a: Array, b: Array) -> tuple[Array, torch.Tensor]:

@@ -10,7 +10,7 @@ import {
   taskIdFor,
   warpPlane,
 } from "@fccf/core";
-import { rgbToYCbCr } from "./colour.js";
+import { luma } from "./colour.js";
 import { checkRaster, fromPlanes, type Planes, type RasterImage, toPlanes } from "./image.js";
 import { crop, paddedSize, padReflect } from "./padding.js";
 import { planChannels } from "./plan.js";
@@ -127,7 +127,10 @@ export async function fuseImages(
 /** B's planes warped onto A by the classical registration of their luma, and that flow. */
 function preRegister(a: Planes, b: Planes): { aligned: Planes; flow: Float32Array } {
   const { width: w, height: h } = a;
-  const lum = (p: Planes) => (p.planes.length === 3 ? rgbToYCbCr(p.planes)[0] : p.planes[0]!);
+  const lum = (p: Planes) => {
+    const [r, g, b] = p.planes;
+    return g && b ? luma(r!, g, b) : r!;
+  };
   const flow = registerNgf(lum(a), lum(b), w, h);
   const dx = flow.subarray(0, w * h);
   const dy = flow.subarray(w * h);
