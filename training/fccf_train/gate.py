@@ -116,12 +116,15 @@ def _validation_refs(train_root: str | Path, task: str) -> tuple[list[Pair], dic
     return pairs, refs
 
 
-def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
+                      require_strategies: bool = False) -> dict[str, object]:
     """Model selection on the validation split (never test): each checkpoint's composite (strength 0)
     per task against the validation mean and max rules. Score: tasks meeting the gate's counts on
     validation (>= 6 wins vs mean, >= 4 vs max), then total wins; ties go to the later checkpoint.
     A strategy-conditioned model is scored per task with its better strategy (as its default will be
-    chosen on validation too; ties: the task's training default)."""
+    chosen on validation too; ties: the task's training default). With ``require_strategies`` only
+    strategy-conditioned checkpoints can be selected (the product offers MAX and MEAN for every
+    task); the others are still scored, for comparison."""
     refs = {t.name: _validation_refs(train_root, t.name) for t in _tasks(tasks)}
     rows: dict[str, object] = {}
     best: tuple[tuple[int, int, int], str] | None = None
@@ -142,14 +145,17 @@ def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks
             passing += best_t[0][0]
             total += best_t[0][1]
             per_task[t.name] = best_t[1]
-        rows[path] = {"passing_tasks": passing, "wins": total, "tasks": per_task}
-        log(f"{path}: {passing}/{len(refs)} tasks pass on validation, {total} wins " + " ".join(f"{k} {v['vs_mean']}/{v['vs_max']} ({v['strategy']})" for k, v in per_task.items()))
+        eligible = model.cfg.strategies or not require_strategies
+        rows[path] = {"passing_tasks": passing, "wins": total, "tasks": per_task, "eligible": eligible}
+        log(f"{path}: {passing}/{len(refs)} tasks pass on validation, {total} wins " + " ".join(f"{k} {v['vs_mean']}/{v['vs_max']} ({v['strategy']})" for k, v in per_task.items())
+            + ("" if eligible else " (not eligible: one strategy per task)"))
         key = (passing, total, order)
-        if best is None or key > best[0]:
+        if eligible and (best is None or key > best[0]):
             best = (key, path)
-    assert best is not None
+    if best is None:
+        raise ValueError("select: no candidate is strategy-conditioned (--require-strategies); train with --model-config '{\"strategies\": true}'")
     log(f"selected {best[1]}")
-    return {"selected": best[1], "candidates": rows}
+    return {"selected": best[1], "require_strategies": require_strategies, "candidates": rows}
 
 
 def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -321,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--tasks", default=None, help="comma-separated subset of tasks (dry runs; the gate uses all)")
     ap.add_argument("--compare", default=None, help="rl: the fixed-weight checkpoint to compare with --checkpoint")
+    ap.add_argument("--require-strategies", action="store_true",
+                    help="select: only strategy-conditioned checkpoints (MAX and MEAN per task) can be selected")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -329,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = args.tasks.split(",") if args.tasks else None
     try:
         if args.part == "select":
-            res = select_checkpoint(args.checkpoint.split(","), args.train, tasks=tasks)
+            res = select_checkpoint(args.checkpoint.split(","), args.train, tasks=tasks, require_strategies=args.require_strategies)
             (out / "selection.json").write_text(json.dumps(res, indent=1))
             return 0
         model = load_model(args.checkpoint)

@@ -126,6 +126,16 @@ def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) 
         wm, wx = len(gate.wins(got, refs["mean"])), len(gate.wins(got, refs["max"]))
         counts[st] = (int(wm >= 6 and wx >= 4), wm + wx, st == "max")
     assert row["strategy"] == max(counts, key=counts.__getitem__)
+    # a product that offers MAX and MEAN ships only a strategy-conditioned model: a single-strategy
+    # candidate is scored but cannot be selected, even when it comes later (ties go late otherwise)
+    plain = FusionNet()
+    torch.save({"model": plain.state_dict(), "ema": plain.state_dict(), "config": plain.cfg.to_dict()}, tmp_path / "p.pt")
+    both = [str(tmp_path / "s.pt"), str(tmp_path / "p.pt")]
+    res_req = gate.select_checkpoint(both, root, log=lambda _: None, tasks=["VI-IR"], require_strategies=True)
+    assert res_req["selected"] == both[0]
+    assert res_req["candidates"][both[1]]["eligible"] is False and res_req["candidates"][both[0]]["eligible"] is True
+    with pytest.raises(ValueError, match="strategy-conditioned"):
+        gate.select_checkpoint(both[1:], root, log=lambda _: None, tasks=["VI-IR"], require_strategies=True)
     path = tmp_path / "strengths.json"
     path.write_text(json.dumps({"tasks": {"VI-IR": res, "MEF": {"strength": 0.1}}}))
     assert gate.read_defaults(path) == ({"VI-IR": res["strength"], "MEF": 0.1}, {"VI-IR": res["strategy"], "MEF": "mean"})
