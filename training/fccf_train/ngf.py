@@ -4,7 +4,7 @@ same content (exposures, focus settings, polarisation), misaligned by up to ~10 
 The flow is a bilinear interpolation of a ``grid`` x ``grid`` control grid (which holds any affine
 map exactly); Adam maximises the mean squared cosine between the gradient fields of A and of warped
 B, ``(<dA, dB> / (|dA|_e |dB|_e))^2`` with ``|v|_e = sqrt(|v|^2 + e^2)`` and e a fraction of A's mean
-gradient, on a Gaussian pyramid (1/4 then 1/2 resolution). Pixels where either image is saturated
+gradient, on a Gaussian pyramid (1/4, 1/2, then full resolution). Pixels where either image is saturated
 (< 3% or > 97% of full scale) are left out, since they carry no gradient, and a small penalty on
 differences between neighbouring grid nodes keeps nodes without data near their neighbours. Everything is float64 with
 exact analytic gradients and a plain Adam, so the TypeScript engine (``registerNgf`` in @fccf/core)
@@ -140,7 +140,9 @@ def register_ngf(
     TypeScript engine) can reproduce it step for step."""
     a0, b0 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     ctrl = np.zeros((2, grid, grid))
-    for scale, n_iter in ((4, iters), (2, iters // 2)):
+    # the full-resolution level (a quarter of the iterations) halves the residual on PIF and cuts it by
+    # a quarter on MEF (training pairs); it costs about as much as the two coarse levels together
+    for scale, n_iter in ((4, iters), (2, iters // 2), (1, iters // 4)):
         sa, sb = area_down(gauss_blur(a0, scale / 2), scale), area_down(gauss_blur(b0, scale / 2), scale)
         wy, wx = grid_weights(sa.shape[0], grid), grid_weights(sa.shape[1], grid)
         gx, gy = central_diff(sa)

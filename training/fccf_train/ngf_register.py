@@ -56,7 +56,7 @@ def baseline_table(test_root: str, n_pairs: int, log=print) -> dict[str, object]
 
 def baseline_markdown(res: dict[str, object]) -> str:
     lines = ["## Registration baseline: classical NGF (not the model), same misalignments as the gate", "",
-             "`python -m fccf_train.ngf_register` (`ngf.register_ngf`: 4x4 control grid, Adam in float64, 1/4 then 1/2 resolution,",
+             "`python -m fccf_train.ngf_register` (`ngf.register_ngf`: 4x4 control grid, Adam in float64, 1/4, 1/2 then full resolution,",
              "neighbour smoothness 3e-5 chosen on training pairs); compare the",
              "learned flow's rows in registration.md.", "",
              "Drift: mean |flow| on the original pair (see pair-alignment.md for which test sets are aligned).", "",

@@ -2,7 +2,7 @@
 export interface RegisterNgfOptions {
   /** Control grid size per axis (bilinear between nodes; any affine map is held exactly). Default 4. */
   grid?: number;
-  /** Adam iterations at 1/4 resolution (half as many follow at 1/2). Default 100. */
+  /** Adam iterations at 1/4 resolution (half as many follow at 1/2, a quarter at full resolution). Default 100. */
   iters?: number;
   /** Edge threshold of the normalised gradients, as a fraction of A's mean gradient. Default 0.5. */
   epsFactor?: number;
@@ -17,7 +17,7 @@ export interface RegisterNgfOptions {
  * about 10 px; it does not register different modalities (infrared, PET, ...) reliably.
  *
  * The flow is a bilinear interpolation of a control grid, fitted by Adam to maximise the squared
- * cosine between the gradients of A and of warped B on a Gaussian pyramid (1/4, then 1/2), leaving
+ * cosine between the gradients of A and of warped B on a Gaussian pyramid (1/4, 1/2, full), leaving
  * out saturated pixels, with a small penalty on differences between neighbouring grid nodes. It
  * follows `training/fccf_train/ngf.py` step for step, in float64.
  *
@@ -52,13 +52,15 @@ export function registerNgf(
   for (const [scale, nIter] of [
     [4, iters],
     [2, Math.floor(iters / 2)],
+    [1, Math.floor(iters / 4)],
   ] as const) {
     const sa = areaDown(gaussBlur(a0, width, height, scale / 2), width, height, scale);
     const sb = areaDown(gaussBlur(b0, width, height, scale / 2), width, height, scale);
     const w = Math.floor(width / scale);
     const h = Math.floor(height / scale);
-    const wy = gridWeights(h, g);
-    const wx = gridWeights(w, g);
+    const wy = gridAxis(h, g);
+    const wx = gridAxis(w, g);
+    const ws = workspace(w * h);
     const [gx, gy] = centralDiff(sa, w, h);
     let meanGrad = 0;
     for (let i = 0; i < w * h; i++) meanGrad += Math.sqrt(gx[i]! * gx[i]! + gy[i]! * gy[i]!);
@@ -74,7 +76,7 @@ export function registerNgf(
     const m = new Float64Array(ctrl.length);
     const v = new Float64Array(ctrl.length);
     for (let k = 1; k <= nIter; k++) {
-      const grad = ngfGradient(ax, ay, sa, sb, ctrl, wy, wx, w, h, g, scale, eps);
+      const grad = ngfGradient(ax, ay, sa, sb, ctrl, wy, wx, w, h, g, scale, eps, ws);
       const smooth = gridSmoothnessGradient(ctrl, g);
       for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! + smoothness * smooth[i]!;
       const c1 = 1 - 0.9 ** k;
@@ -89,10 +91,11 @@ export function registerNgf(
     }
   }
   const flow = new Float32Array(2 * n);
-  const wy = gridWeights(height, g);
-  const wx = gridWeights(width, g);
+  const wy = gridAxis(height, g);
+  const wx = gridAxis(width, g);
+  const plane = new Float64Array(n);
   for (let c = 0; c < 2; c++)
-    flow.set(expand(ctrl.subarray(c * g * g, (c + 1) * g * g), wy, wx, width, height, g, 1), c * n);
+    flow.set(expand(ctrl.subarray(c * g * g, (c + 1) * g * g), wy, wx, width, height, g, 1, plane), c * n);
   return flow;
 }
 
@@ -123,44 +126,66 @@ function gridSmoothnessGradient(ctrl: Float64Array, g: number): Float64Array {
   return out;
 }
 
-/** Bilinear weights [n x g] (row-major) of a g-node grid at n samples, corners aligned. */
-function gridWeights(n: number, g: number): Float64Array {
-  const out = new Float64Array(n * g);
-  for (let i = 0; i < n; i++) {
-    const pos = (i * (g - 1)) / Math.max(n - 1, 1);
-    const i0 = Math.min(Math.floor(pos), g - 2);
-    const t = pos - i0;
-    out[i * g + i0] = 1 - t;
-    out[i * g + i0 + 1] = t;
-  }
-  return out;
+/**
+ * Bilinear weights of a g-node grid at n samples, corners aligned: sample i lies between nodes
+ * i0[i] and i0[i] + 1 with weights 1 - t[i] and t[i] (the dense [n x g] matrix has only these two
+ * non-zeros per row; skipping its zeros leaves every sum bit-identical).
+ */
+interface GridAxis {
+  i0: Int32Array;
+  t: Float64Array;
 }
 
-/** wy @ c @ wx^T / scale: the control grid c [g x g] expanded to [h x w]. */
+function gridAxis(n: number, g: number): GridAxis {
+  const i0 = new Int32Array(n);
+  const t = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const pos = (i * (g - 1)) / Math.max(n - 1, 1);
+    i0[i] = Math.min(Math.floor(pos), g - 2);
+    t[i] = pos - i0[i]!;
+  }
+  return { i0, t };
+}
+
+/** wy @ c @ wx^T / scale: the control grid c [g x g] expanded into out [h x w]. */
 function expand(
   c: Float64Array,
-  wy: Float64Array,
-  wx: Float64Array,
+  wy: GridAxis,
+  wx: GridAxis,
   w: number,
   h: number,
   g: number,
   scale: number,
-) {
-  const tmp = new Float64Array(h * g); // wy @ c
-  for (let y = 0; y < h; y++)
-    for (let j = 0; j < g; j++) {
-      let s = 0;
-      for (let k = 0; k < g; k++) s += wy[y * g + k]! * c[k * g + j]!;
-      tmp[y * g + j] = s;
-    }
-  const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++)
+  out: Float64Array,
+): Float64Array {
+  const row = new Float64Array(g); // row y of wy @ c
+  for (let y = 0; y < h; y++) {
+    const k0 = wy.i0[y]!;
+    const ty = wy.t[y]!;
+    for (let j = 0; j < g; j++) row[j] = (1 - ty) * c[k0 * g + j]! + ty * c[(k0 + 1) * g + j]!;
     for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let j = 0; j < g; j++) s += tmp[y * g + j]! * wx[x * g + j]!;
-      out[y * w + x] = s / scale;
+      const j0 = wx.i0[x]!;
+      const tx = wx.t[x]!;
+      out[y * w + x] = (row[j0]! * (1 - tx) + row[j0 + 1]! * tx) / scale;
     }
+  }
   return out;
+}
+
+/** Buffers of one pyramid level, reused by every iteration there (they are image-sized). */
+interface Workspace {
+  fx: Float64Array;
+  fy: Float64Array;
+  bw: Float64Array;
+  dfx: Float64Array;
+  dfy: Float64Array;
+  gbx: Float64Array;
+  gby: Float64Array;
+}
+
+function workspace(size: number): Workspace {
+  const f = () => new Float64Array(size);
+  return { fx: f(), fy: f(), bw: f(), dfx: f(), dfy: f(), gbx: f(), gby: f() };
 }
 
 /** Gradient of the NGF loss with respect to the control grid (both planes, [2 x g x g]). */
@@ -170,34 +195,34 @@ function ngfGradient(
   a: Float64Array,
   b: Float64Array,
   ctrl: Float64Array,
-  wy: Float64Array,
-  wx: Float64Array,
+  wy: GridAxis,
+  wx: GridAxis,
   w: number,
   h: number,
   g: number,
   scale: number,
   eps: number,
+  ws: Workspace,
 ): Float64Array {
   const gg = g * g;
-  const fx = expand(ctrl.subarray(0, gg), wy, wx, w, h, g, scale);
-  const fy = expand(ctrl.subarray(gg, 2 * gg), wy, wx, w, h, g, scale);
-  const bw = new Float64Array(w * h);
-  const dfx = new Float64Array(w * h);
-  const dfy = new Float64Array(w * h);
+  const { fx, fy, bw, dfx, dfy, gbx, gby } = ws;
+  expand(ctrl.subarray(0, gg), wy, wx, w, h, g, scale, fx);
+  expand(ctrl.subarray(gg, 2 * gg), wy, wx, w, h, g, scale, fy);
   for (let y = 0, i = 0; y < h; y++) {
     for (let x = 0; x < w; x++, i++) {
       const px = x + fx[i]!;
       const py = y + fy[i]!;
       const sx = Math.max(0, Math.min(px, w - 1));
       const sy = Math.max(0, Math.min(py, h - 1));
-      const x0 = Math.min(Math.floor(sx), w - 2);
-      const y0 = Math.min(Math.floor(sy), h - 2);
+      const x0 = Math.min(sx | 0, w - 2); // sx >= 0, so | 0 is floor (and keeps indices integer)
+      const y0 = Math.min(sy | 0, h - 2);
       const tx = sx - x0;
       const ty = sy - y0;
-      const v00 = b[y0 * w + x0]!;
-      const v01 = b[y0 * w + x0 + 1]!;
-      const v10 = b[(y0 + 1) * w + x0]!;
-      const v11 = b[(y0 + 1) * w + x0 + 1]!;
+      const o = y0 * w + x0;
+      const v00 = b[o]!;
+      const v01 = b[o + 1]!;
+      const v10 = b[o + w]!;
+      const v11 = b[o + w + 1]!;
       const top = v00 + (v01 - v00) * tx;
       const bot = v10 + (v11 - v10) * tx;
       bw[i] = top + (bot - top) * ty;
@@ -208,41 +233,49 @@ function ngfGradient(
   }
   const [bx, by] = centralDiff(bw, w, h);
   let count = 0;
-  const valid = new Uint8Array(w * h);
   for (let i = 0; i < w * h; i++) {
-    valid[i] = a[i]! > 0.03 && a[i]! < 0.97 && bw[i]! > 0.03 && bw[i]! < 0.97 ? 1 : 0;
-    count += valid[i]!;
-  }
-  const norm = count + 1;
-  const gbx = new Float64Array(w * h);
-  const gby = new Float64Array(w * h);
-  for (let i = 0; i < w * h; i++) {
-    if (!valid[i]) continue;
+    if (!(a[i]! > 0.03 && a[i]! < 0.97 && bw[i]! > 0.03 && bw[i]! < 0.97)) {
+      gbx[i] = 0;
+      gby[i] = 0;
+      continue;
+    }
+    count++;
     const nb2 = bx[i]! * bx[i]! + by[i]! * by[i]! + eps * eps;
     const s = ax[i]! * bx[i]! + ay[i]! * by[i]!;
-    gbx[i] = -((2 * s * ax[i]!) / nb2 - (2 * s * s * bx[i]!) / (nb2 * nb2)) / norm;
-    gby[i] = -((2 * s * ay[i]!) / nb2 - (2 * s * s * by[i]!) / (nb2 * nb2)) / norm;
+    gbx[i] = -((2 * s * ax[i]!) / nb2 - (2 * s * s * bx[i]!) / (nb2 * nb2));
+    gby[i] = -((2 * s * ay[i]!) / nb2 - (2 * s * s * by[i]!) / (nb2 * nb2));
+  }
+  // divided by the count afterwards (one pass fewer), as Python divides the whole expression
+  const norm = count + 1;
+  for (let i = 0; i < w * h; i++) {
+    gbx[i] = gbx[i]! / norm;
+    gby[i] = gby[i]! / norm;
   }
   const gb = centralDiffAdjoint(gbx, gby, w, h);
   const out = new Float64Array(2 * gg);
+  const rowSum = new Float64Array(g);
   for (const [c, d] of [
     [0, dfx],
     [1, dfy],
   ] as const) {
-    // wy^T @ (gb * d) @ wx / scale
-    const tmp = new Float64Array(h * g);
-    for (let y = 0; y < h; y++)
-      for (let j = 0; j < g; j++) {
-        let s = 0;
-        for (let x = 0; x < w; x++) s += gb[y * w + x]! * d[y * w + x]! * wx[x * g + j]!;
-        tmp[y * g + j] = s;
+    // wy^T @ (gb * d) @ wx / scale, summed in the same order as the dense products
+    const acc = new Float64Array(gg);
+    for (let y = 0; y < h; y++) {
+      rowSum.fill(0);
+      for (let x = 0; x < w; x++) {
+        const p = gb[y * w + x]! * d[y * w + x]!;
+        const j0 = wx.i0[x]!;
+        rowSum[j0] = rowSum[j0]! + p * (1 - wx.t[x]!);
+        rowSum[j0 + 1] = rowSum[j0 + 1]! + p * wx.t[x]!;
       }
-    for (let k = 0; k < g; k++)
+      const k0 = wy.i0[y]!;
+      const ty = wy.t[y]!;
       for (let j = 0; j < g; j++) {
-        let s = 0;
-        for (let y = 0; y < h; y++) s += wy[y * g + k]! * tmp[y * g + j]!;
-        out[c * gg + k * g + j] = s / scale;
+        acc[k0 * g + j] = acc[k0 * g + j]! + (1 - ty) * rowSum[j]!;
+        acc[(k0 + 1) * g + j] = acc[(k0 + 1) * g + j]! + ty * rowSum[j]!;
       }
+    }
+    for (let i = 0; i < gg; i++) out[c * gg + i] = acc[i]! / scale;
   }
   return out;
 }
