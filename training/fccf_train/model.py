@@ -51,6 +51,10 @@ class ModelConfig:
     cheb_order: int = 3
     # one task-embedding row per (task, strategy) instead of per task: see tasks.graph_task_id
     strategies: bool = False
+    # "subpixel": mask logits from 4x4 (1/4) and 2x2 (1/2) depth-to-space, sharp but free to form
+    # a 4-px grid where the choice is uncertain; "bilinear": one logit per position at 1/4 and 1/2,
+    # bilinearly upsampled (smooth at every scale)
+    mask_head: str = "subpixel"
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -163,8 +167,11 @@ class Encoder(nn.Module):
         self.graph = ChebGraphLayer(c8, cfg.desc, cfg.cheb_order)
         self.u4, self.d4 = upconv(c8, c4), conv(c4, c4)
         self.films = nn.ModuleList([FiLM(cfg.task_dim, c) for c in (c2, c4, c8, c4)])
-        self.mask4 = nn.Conv2d(c4, 16, 1)  # 4x4 sub-pixel mask logits from 1/4
-        self.mask2 = nn.Conv2d(c2, 4, 1)  # 2x2 sub-pixel detail from the 1/2 layer
+        if cfg.mask_head not in ("subpixel", "bilinear"):
+            raise ValueError(f"mask_head must be 'subpixel' or 'bilinear', got {cfg.mask_head!r}")
+        sub = cfg.mask_head == "subpixel"
+        self.mask4 = nn.Conv2d(c4, 16 if sub else 1, 1)  # mask logits from 1/4 (4x4 sub-pixel or one)
+        self.mask2 = nn.Conv2d(c2, 4 if sub else 1, 1)  # detail from the 1/2 layer (2x2 sub-pixel or one)
         self.feat_head = nn.Conv2d(c4, cfg.feat, 1)
 
     def register(self, a: torch.Tensor, b: torch.Tensor, te: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -209,7 +216,12 @@ class Encoder(nn.Module):
         x8 = act(fl[2](self.e8b(torch.cat([x8, da8, db8, f8], 1)), te))
         x8 = x8 + self.graph(x8, da8, db8)
         y4 = act(fl[3](self.d4(self.u4(x8) + x4), te))
-        mask = torch.sigmoid(F.pixel_shuffle(self.mask4(y4), 4) + F.pixel_shuffle(self.mask2(x2), 2))
+        if self.cfg.mask_head == "subpixel":
+            logit = F.pixel_shuffle(self.mask4(y4), 4) + F.pixel_shuffle(self.mask2(x2), 2)
+        else:
+            logit = (F.interpolate(self.mask4(y4), scale_factor=4.0, mode="bilinear", align_corners=False)
+                     + F.interpolate(self.mask2(x2), scale_factor=2.0, mode="bilinear", align_corners=False))
+        mask = torch.sigmoid(logit)
         comp = mask * a + (1 - mask) * warp(b, flow.detach())
         return self.feat_head(y4), comp, mask, flow, logits
 

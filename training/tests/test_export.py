@@ -38,6 +38,17 @@ def test_onnx_matches_pytorch(tiny: tuple[FusionNet, export.Graphs]) -> None:
     assert diffs["encoder"] <= 1e-4 and diffs["denoiser"] <= 1e-4, diffs
 
 
+def test_bilinear_mask_head_exports_with_dynamic_size(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = FusionNet(ModelConfig(mask_head="bilinear")).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    graphs = export.export_graphs(model, tmp_path, "bil")
+    diffs = export.check_parity(model, graphs, h=40, w=56)
+    assert diffs["encoder"] <= 1e-4 and diffs["denoiser"] <= 1e-4, diffs
+
+
 def test_graph_specs_name_the_contract(tiny: tuple[FusionNet, export.Graphs]) -> None:
     _, graphs = tiny
     enc = [n for n, _, _ in graphs.encoder.outputs]

@@ -10,10 +10,10 @@ from fccf_train.model import INPUT_MULTIPLE, FusionNet, ModelConfig, check_size,
 from fccf_train.warp import warp
 
 
-@pytest.mark.parametrize("h,w", [(32, 48), (56, 40)])
-def test_encoder_denoiser_shapes(h: int, w: int) -> None:
+@pytest.mark.parametrize("h,w,mask_head", [(32, 48, "subpixel"), (56, 40, "subpixel"), (56, 40, "bilinear")])
+def test_encoder_denoiser_shapes(h: int, w: int, mask_head: str) -> None:
     torch.manual_seed(0)
-    net = FusionNet()
+    net = FusionNet(ModelConfig(mask_head=mask_head))
     cond = torch.rand(3, 2, h, w) * 2 - 1
     task = torch.tensor([0, 3, 7])
     feat, comp, mask, flow = net.encoder(cond, task)
@@ -121,3 +121,30 @@ def test_model_is_deterministic_for_a_seed() -> None:
     ea, eb = a.encoder(cond, torch.tensor([0])), b.encoder(cond, torch.tensor([0]))
     for x, y in zip(ea, eb):
         assert torch.equal(x, y)
+
+
+def _grid_pattern_rms(mask_head: str) -> float:
+    """RMS of the mask logits' mean 4x4 pattern (the part repeating on the 4-px grid) for a randomly
+    perturbed model on a smooth input."""
+    torch.manual_seed(0)
+    net = FusionNet(ModelConfig(mask_head=mask_head)).eval()
+    with torch.no_grad():
+        for q in net.parameters():
+            q.add_(torch.randn_like(q) * 0.1)
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 96), indexing="ij")
+        cond = torch.stack([xs * ys, torch.sin(3 * xs)])[None]
+        _, _, mask, _ = net.encoder(cond, torch.tensor([2]))
+        logit = torch.logit(mask.clamp(1e-6, 1 - 1e-6))[0, 0]
+        blocks = logit.view(16, 4, 24, 4).permute(0, 2, 1, 3)  # [by, bx, 4, 4]
+        pattern = (blocks - blocks.mean(dim=(2, 3), keepdim=True)).mean(dim=(0, 1))
+        return float(pattern.pow(2).mean().sqrt())
+
+
+def test_bilinear_mask_head_has_no_4px_grid() -> None:
+    # the sub-pixel head can repeat one 4x4 pattern everywhere (the grid seen on MEF with MAX);
+    # the bilinear head cannot
+    sub, bil = _grid_pattern_rms("subpixel"), _grid_pattern_rms("bilinear")
+    assert sub > 0.05
+    assert bil < 0.1 * sub, (sub, bil)
+    with pytest.raises(ValueError, match="mask_head"):
+        FusionNet(ModelConfig(mask_head="nearest"))
