@@ -27,10 +27,26 @@ _USE_MAX = torch.tensor([t.strategy == "max" for t in TASKS])
 
 
 class TrainStep(nn.Module):
-    def __init__(self, net: FusionNet, max_strength: float = 0.6) -> None:
+    def __init__(self, net: FusionNet, max_strength: float = 0.6, mask_target: str = "registered") -> None:
+        """``mask_target``: the composite the fusion losses judge the mask by. "registered" blends A
+        with B as the network registered it (residual misalignment counts against using B: on
+        multi-focus pairs, whose sources look alike, the mask then collapses onto A within a few hundred
+        steps); "aligned" blends A with the aligned B, so the mask learns which source to take and the
+        flow, by its own losses, where B is."""
         super().__init__()
+        if mask_target not in ("registered", "aligned"):
+            raise ValueError(f"mask_target must be 'registered' or 'aligned', got {mask_target!r}")
         self.net = net
         self.max_strength = max_strength
+        self.mask_target = mask_target
+
+    def fusion_composite(
+        self, mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor, b_mis: torch.Tensor, flow: torch.Tensor
+    ) -> torch.Tensor:
+        """The composite of the clean sources that the fusion losses score (see ``mask_target``)."""
+        if self.mask_target == "aligned":
+            return mask * a + (1 - mask) * b
+        return mask * a + (1 - mask) * warp(b_mis, flow.detach())
 
     def forward(
         self, a: torch.Tensor, b: torch.Tensor, task: torch.Tensor, chan: torch.Tensor, gen: torch.Generator
@@ -48,7 +64,7 @@ class TrainStep(nn.Module):
         else:
             use_max, gid = _USE_MAX[task], task
         feat, comp_n, mask, flow, logits = enc.forward_train(torch.cat([a_n, b_n], 1), gid)
-        comp_clean = mask * a + (1 - mask) * warp(b_mis, flow.detach())
+        comp_clean = self.fusion_composite(mask, a, b, b_mis, flow)
         target = (mask * a + (1 - mask) * b).detach()
 
         # timestep: strength s, then a point of the sampled range [0, s (T-1)]; stage from the fraction

@@ -33,6 +33,35 @@ def test_train_step_terms_finite_and_reach_every_parameter() -> None:
     assert missing == []
 
 
+def test_mask_target_scores_the_mask_on_aligned_or_registered_sources() -> None:
+    from fccf_train.warp import warp
+
+    ys, xs = torch.meshgrid(torch.linspace(-3, 3, 48), torch.linspace(-3, 3, 64), indexing="ij")
+    a = torch.sin(xs + ys)[None, None]
+    b = torch.cos(2 * xs - ys)[None, None]
+    g = torch.zeros(1, 2, 48, 64)
+    g[:, 0], g[:, 1] = 3.0, -2.0  # B moved by a whole-pixel shift; its inverse is exact inside
+    flow_true = -g
+    b_mis = warp(b, g)
+    mask = torch.full_like(a, 0.3)
+    zero = torch.zeros_like(flow_true)
+    aligned = TrainStep(FusionNet(), mask_target="aligned")
+    registered = TrainStep(FusionNet())
+    exact = 0.3 * a + 0.7 * b
+    # "aligned" ignores the misalignment and the predicted flow
+    assert torch.equal(aligned.fusion_composite(mask, a, b, b_mis, zero), exact)
+    # "registered" sees B where the flow puts it: misaligned with no flow, (nearly) aligned with the true one
+    off = (registered.fusion_composite(mask, a, b, b_mis, zero) - exact).abs()[..., 8:-8, 8:-8].mean()
+    on = (registered.fusion_composite(mask, a, b, b_mis, flow_true) - exact).abs()[..., 8:-8, 8:-8].mean()
+    assert float(off) > 0.05 and float(on) < 1e-6
+    try:
+        TrainStep(FusionNet(), mask_target="warped")
+    except ValueError as exc:
+        assert "mask_target" in str(exc)
+    else:
+        raise AssertionError("an unknown mask_target must be rejected")
+
+
 def test_two_steps_then_resume(tmp_path) -> None:
     root = write_tiny_dataset(str(tmp_path / "data"))
     out = str(tmp_path / "run")
