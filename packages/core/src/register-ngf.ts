@@ -174,21 +174,25 @@ function expand(
 
 /** Buffers of one pyramid level, reused by every iteration there (they are image-sized). */
 interface Workspace {
-  fx: Float64Array;
-  fy: Float64Array;
   bw: Float64Array;
   dfx: Float64Array;
   dfy: Float64Array;
   gbx: Float64Array;
   gby: Float64Array;
+  gb: Float64Array;
 }
 
 function workspace(size: number): Workspace {
   const f = () => new Float64Array(size);
-  return { fx: f(), fy: f(), bw: f(), dfx: f(), dfy: f(), gbx: f(), gby: f() };
+  return { bw: f(), dfx: f(), dfy: f(), gbx: f(), gby: f(), gb: f() };
 }
 
-/** Gradient of the NGF loss with respect to the control grid (both planes, [2 x g x g]). */
+/**
+ * Gradient of the NGF loss with respect to the control grid (both planes, [2 x g x g]). The passes
+ * are fused (flow expansion into the warp, the gradient of warped B into the loss, the count
+ * normalisation into the adjoint, both planes into one reduction) without changing any per-pixel
+ * operation or the order of any sum, so the result is the one of the unfused formulation.
+ */
 function ngfGradient(
   ax: Float64Array,
   ay: Float64Array,
@@ -205,13 +209,21 @@ function ngfGradient(
   ws: Workspace,
 ): Float64Array {
   const gg = g * g;
-  const { fx, fy, bw, dfx, dfy, gbx, gby } = ws;
-  expand(ctrl.subarray(0, gg), wy, wx, w, h, g, scale, fx);
-  expand(ctrl.subarray(gg, 2 * gg), wy, wx, w, h, g, scale, fy);
+  const { bw, dfx, dfy, gbx, gby, gb } = ws;
+  const rowX = new Float64Array(g); // row y of wy @ ctrl (dx plane)
+  const rowY = new Float64Array(g);
   for (let y = 0, i = 0; y < h; y++) {
+    const k0 = wy.i0[y]!;
+    const ty0 = wy.t[y]!;
+    for (let j = 0; j < g; j++) {
+      rowX[j] = (1 - ty0) * ctrl[k0 * g + j]! + ty0 * ctrl[(k0 + 1) * g + j]!;
+      rowY[j] = (1 - ty0) * ctrl[gg + k0 * g + j]! + ty0 * ctrl[gg + (k0 + 1) * g + j]!;
+    }
     for (let x = 0; x < w; x++, i++) {
-      const px = x + fx[i]!;
-      const py = y + fy[i]!;
+      const j0 = wx.i0[x]!;
+      const t = wx.t[x]!;
+      const px = x + (rowX[j0]! * (1 - t) + rowX[j0 + 1]! * t) / scale;
+      const py = y + (rowY[j0]! * (1 - t) + rowY[j0 + 1]! * t) / scale;
       const sx = Math.max(0, Math.min(px, w - 1));
       const sy = Math.max(0, Math.min(py, h - 1));
       const x0 = Math.min(sx | 0, w - 2); // sx >= 0, so | 0 is floor (and keeps indices integer)
@@ -231,51 +243,63 @@ function ngfGradient(
       dfy[i] = py > 0 && py < h - 1 ? bot - top : 0;
     }
   }
-  const [bx, by] = centralDiff(bw, w, h);
   let count = 0;
-  for (let i = 0; i < w * h; i++) {
-    if (!(a[i]! > 0.03 && a[i]! < 0.97 && bw[i]! > 0.03 && bw[i]! < 0.97)) {
-      gbx[i] = 0;
-      gby[i] = 0;
-      continue;
+  const e2 = eps * eps;
+  for (let y = 0, i = 0; y < h; y++) {
+    const up = (y > 0 ? y - 1 : 0) * w;
+    const dn = (y < h - 1 ? y + 1 : h - 1) * w;
+    for (let x = 0; x < w; x++, i++) {
+      const ai = a[i]!;
+      const bi = bw[i]!;
+      if (!(ai > 0.03 && ai < 0.97 && bi > 0.03 && bi < 0.97)) {
+        gbx[i] = 0;
+        gby[i] = 0;
+        continue;
+      }
+      count++;
+      // central differences of warped B, as centralDiff
+      const bx = (bw[y * w + (x < w - 1 ? x + 1 : w - 1)]! - bw[y * w + (x > 0 ? x - 1 : 0)]!) / 2;
+      const by = (bw[dn + x]! - bw[up + x]!) / 2;
+      const nb2 = bx * bx + by * by + e2;
+      const s = ax[i]! * bx + ay[i]! * by;
+      gbx[i] = -((2 * s * ax[i]!) / nb2 - (2 * s * s * bx) / (nb2 * nb2));
+      gby[i] = -((2 * s * ay[i]!) / nb2 - (2 * s * s * by) / (nb2 * nb2));
     }
-    count++;
-    const nb2 = bx[i]! * bx[i]! + by[i]! * by[i]! + eps * eps;
-    const s = ax[i]! * bx[i]! + ay[i]! * by[i]!;
-    gbx[i] = -((2 * s * ax[i]!) / nb2 - (2 * s * s * bx[i]!) / (nb2 * nb2));
-    gby[i] = -((2 * s * ay[i]!) / nb2 - (2 * s * s * by[i]!) / (nb2 * nb2));
   }
-  // divided by the count afterwards (one pass fewer), as Python divides the whole expression
-  const norm = count + 1;
-  for (let i = 0; i < w * h; i++) {
-    gbx[i] = gbx[i]! / norm;
-    gby[i] = gby[i]! / norm;
-  }
-  const gb = centralDiffAdjoint(gbx, gby, w, h);
+  // divided by the count afterwards, as Python divides the whole expression
+  centralDiffAdjoint(gbx, gby, w, h, count + 1, gb);
   const out = new Float64Array(2 * gg);
-  const rowSum = new Float64Array(g);
-  for (const [c, d] of [
-    [0, dfx],
-    [1, dfy],
-  ] as const) {
-    // wy^T @ (gb * d) @ wx / scale, summed in the same order as the dense products
-    const acc = new Float64Array(gg);
-    for (let y = 0; y < h; y++) {
-      rowSum.fill(0);
-      for (let x = 0; x < w; x++) {
-        const p = gb[y * w + x]! * d[y * w + x]!;
-        const j0 = wx.i0[x]!;
-        rowSum[j0] = rowSum[j0]! + p * (1 - wx.t[x]!);
-        rowSum[j0 + 1] = rowSum[j0 + 1]! + p * wx.t[x]!;
-      }
-      const k0 = wy.i0[y]!;
-      const ty = wy.t[y]!;
-      for (let j = 0; j < g; j++) {
-        acc[k0 * g + j] = acc[k0 * g + j]! + (1 - ty) * rowSum[j]!;
-        acc[(k0 + 1) * g + j] = acc[(k0 + 1) * g + j]! + ty * rowSum[j]!;
-      }
+  const sumX = new Float64Array(g);
+  const sumY = new Float64Array(g);
+  const accX = new Float64Array(gg);
+  const accY = new Float64Array(gg);
+  // wy^T @ (gb * d) @ wx / scale for d = dfx, dfy, summed in the same order as the dense products
+  for (let y = 0; y < h; y++) {
+    sumX.fill(0);
+    sumY.fill(0);
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const gi = gb[i]!;
+      const p = gi * dfx[i]!;
+      const q = gi * dfy[i]!;
+      const j0 = wx.i0[x]!;
+      const t = wx.t[x]!;
+      sumX[j0] = sumX[j0]! + p * (1 - t);
+      sumX[j0 + 1] = sumX[j0 + 1]! + p * t;
+      sumY[j0] = sumY[j0]! + q * (1 - t);
+      sumY[j0 + 1] = sumY[j0 + 1]! + q * t;
     }
-    for (let i = 0; i < gg; i++) out[c * gg + i] = acc[i]! / scale;
+    const k0 = wy.i0[y]!;
+    const ty = wy.t[y]!;
+    for (let j = 0; j < g; j++) {
+      accX[k0 * g + j] = accX[k0 * g + j]! + (1 - ty) * sumX[j]!;
+      accX[(k0 + 1) * g + j] = accX[(k0 + 1) * g + j]! + ty * sumX[j]!;
+      accY[k0 * g + j] = accY[k0 * g + j]! + (1 - ty) * sumY[j]!;
+      accY[(k0 + 1) * g + j] = accY[(k0 + 1) * g + j]! + ty * sumY[j]!;
+    }
+  }
+  for (let i = 0; i < gg; i++) {
+    out[i] = accX[i]! / scale;
+    out[gg + i] = accY[i]! / scale;
   }
   return out;
 }
@@ -291,20 +315,27 @@ function gaussBlur(x: Float64Array, w: number, h: number, sigma: number): Float6
   }
   for (let i = 0; i < k.length; i++) k[i] = k[i]! / sum;
   const clamp = (v: number, hi: number) => Math.max(0, Math.min(v, hi));
+  // interior samples skip the border clamp; the taps are summed in the same order everywhere
   const tmp = new Float64Array(w * h);
-  for (let y = 0; y < h; y++)
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
     for (let xx = 0; xx < w; xx++) {
       let s = 0;
-      for (let i = 0; i < k.length; i++) s += k[i]! * x[y * w + clamp(xx + i - r, w - 1)]!;
-      tmp[y * w + xx] = s;
+      if (xx >= r && xx + r < w) for (let i = 0; i < k.length; i++) s += k[i]! * x[row + xx + i - r]!;
+      else for (let i = 0; i < k.length; i++) s += k[i]! * x[row + clamp(xx + i - r, w - 1)]!;
+      tmp[row + xx] = s;
     }
+  }
   const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++)
+  for (let y = 0; y < h; y++) {
+    const inside = y >= r && y + r < h;
     for (let xx = 0; xx < w; xx++) {
       let s = 0;
-      for (let i = 0; i < k.length; i++) s += k[i]! * tmp[clamp(y + i - r, h - 1) * w + xx]!;
+      if (inside) for (let i = 0; i < k.length; i++) s += k[i]! * tmp[(y + i - r) * w + xx]!;
+      else for (let i = 0; i < k.length; i++) s += k[i]! * tmp[clamp(y + i - r, h - 1) * w + xx]!;
       out[y * w + xx] = s;
     }
+  }
   return out;
 }
 
@@ -338,21 +369,30 @@ function centralDiff(x: Float64Array, w: number, h: number): [Float64Array, Floa
   return [gx, gy];
 }
 
-/** The transpose of {@link centralDiff}: dL/dx from dL/d(gx) and dL/d(gy). */
-function centralDiffAdjoint(dx: Float64Array, dy: Float64Array, w: number, h: number): Float64Array {
-  const g = new Float64Array(w * h);
+/**
+ * The transpose of {@link centralDiff} applied to (dx, dy) / norm: dL/dx from dL/d(gx) and dL/d(gy),
+ * written into out.
+ */
+function centralDiffAdjoint(
+  dx: Float64Array,
+  dy: Float64Array,
+  w: number,
+  h: number,
+  norm: number,
+  out: Float64Array,
+): void {
+  out.fill(0);
   for (let y = 0; y < h; y++)
     for (let i = 0; i < w; i++) {
       const l = i > 0 ? i - 1 : 0;
       const r = i < w - 1 ? i + 1 : w - 1;
       const u = y > 0 ? y - 1 : 0;
       const d = y < h - 1 ? y + 1 : h - 1;
-      const vx = dx[y * w + i]! / 2;
-      const vy = dy[y * w + i]! / 2;
-      g[y * w + r]! += vx;
-      g[y * w + l]! -= vx;
-      g[d * w + i]! += vy;
-      g[u * w + i]! -= vy;
+      const vx = dx[y * w + i]! / norm / 2;
+      const vy = dy[y * w + i]! / norm / 2;
+      out[y * w + r]! += vx;
+      out[y * w + l]! -= vx;
+      out[d * w + i]! += vy;
+      out[u * w + i]! -= vy;
     }
-  return g;
 }
