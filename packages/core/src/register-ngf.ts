@@ -277,17 +277,38 @@ function ngfGradient(
   for (let y = 0; y < h; y++) {
     sumX.fill(0);
     sumY.fill(0);
+    // the two nodes of the current grid cell are summed in locals and stored when the cell changes
+    let cell = wx.i0[0]!;
+    let xLo = 0;
+    let xHi = 0;
+    let yLo = 0;
+    let yHi = 0;
     for (let x = 0, i = y * w; x < w; x++, i++) {
+      const j0 = wx.i0[x]!;
+      if (j0 !== cell) {
+        sumX[cell] = xLo;
+        sumX[cell + 1] = xHi;
+        sumY[cell] = yLo;
+        sumY[cell + 1] = yHi;
+        cell = j0;
+        xLo = sumX[j0]!;
+        xHi = sumX[j0 + 1]!;
+        yLo = sumY[j0]!;
+        yHi = sumY[j0 + 1]!;
+      }
       const gi = gb[i]!;
       const p = gi * dfx[i]!;
       const q = gi * dfy[i]!;
-      const j0 = wx.i0[x]!;
       const t = wx.t[x]!;
-      sumX[j0] = sumX[j0]! + p * (1 - t);
-      sumX[j0 + 1] = sumX[j0 + 1]! + p * t;
-      sumY[j0] = sumY[j0]! + q * (1 - t);
-      sumY[j0 + 1] = sumY[j0 + 1]! + q * t;
+      xLo += p * (1 - t);
+      xHi += p * t;
+      yLo += q * (1 - t);
+      yHi += q * t;
     }
+    sumX[cell] = xLo;
+    sumX[cell + 1] = xHi;
+    sumY[cell] = yLo;
+    sumY[cell + 1] = yHi;
     const k0 = wy.i0[y]!;
     const ty = wy.t[y]!;
     for (let j = 0; j < g; j++) {
