@@ -289,7 +289,8 @@ def fusion_markdown(res: dict[str, object]) -> str:
 
 def rl_comparison(models: dict[str, FusionNet], test_root: str | Path, strengths: dict[str, float], steps: int, log=print,  # type: ignore[no-untyped-def]
                   strategies: dict[str, str] | None = None) -> dict[str, object]:
-    """Test-split metrics of several checkpoints (e.g. RL vs fixed loss weights) at the same strengths."""
+    """Test-split metrics of several checkpoints (e.g. RL vs fixed loss weights) at the same strategies and strengths,
+    without the classical pre-registration (it is a per-task engine default, not part of what the runs learned)."""
     refs = reference_rows()
     out: dict[str, object] = {}
     for t in TASKS:
@@ -306,7 +307,8 @@ def rl_comparison(models: dict[str, FusionNet], test_root: str | Path, strengths
 
 def rl_markdown(res: dict[str, object]) -> str:
     cols = METRICS_GATE
-    lines = ["## RL loss weighting vs fixed weights (test split, same strengths and sampler)", "",
+    lines = ["## RL loss weighting vs fixed weights (test split, same strategies, strengths and sampler; the network's "
+             "own flow only, without the classical pre-registration, so the two runs differ only in their weights)", "",
              "| task | run | " + " | ".join(cols) + " | wins vs mean | wins vs max |", "|---|---|" + "---|" * (len(cols) + 2)]
     for task, row in res.items():
         assert isinstance(row, dict)
