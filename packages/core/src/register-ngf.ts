@@ -147,6 +147,13 @@ function gridAxis(n: number, g: number): GridAxis {
   return { i0, t };
 }
 
+/** Row y of wy @ c (c: the [g x g] grid starting at offset o of ctrl) into row. */
+function gridRow(ctrl: Float64Array, o: number, wy: GridAxis, y: number, g: number, row: Float64Array): void {
+  const k0 = wy.i0[y]!;
+  const ty = wy.t[y]!;
+  for (let j = 0; j < g; j++) row[j] = (1 - ty) * ctrl[o + k0 * g + j]! + ty * ctrl[o + (k0 + 1) * g + j]!;
+}
+
 /** wy @ c @ wx^T / scale: the control grid c [g x g] expanded into out [h x w]. */
 function expand(
   c: Float64Array,
@@ -160,9 +167,7 @@ function expand(
 ): Float64Array {
   const row = new Float64Array(g); // row y of wy @ c
   for (let y = 0; y < h; y++) {
-    const k0 = wy.i0[y]!;
-    const ty = wy.t[y]!;
-    for (let j = 0; j < g; j++) row[j] = (1 - ty) * c[k0 * g + j]! + ty * c[(k0 + 1) * g + j]!;
+    gridRow(c, 0, wy, y, g, row);
     for (let x = 0; x < w; x++) {
       const j0 = wx.i0[x]!;
       const tx = wx.t[x]!;
@@ -213,12 +218,8 @@ function ngfGradient(
   const rowX = new Float64Array(g); // row y of wy @ ctrl (dx plane)
   const rowY = new Float64Array(g);
   for (let y = 0, i = 0; y < h; y++) {
-    const k0 = wy.i0[y]!;
-    const ty0 = wy.t[y]!;
-    for (let j = 0; j < g; j++) {
-      rowX[j] = (1 - ty0) * ctrl[k0 * g + j]! + ty0 * ctrl[(k0 + 1) * g + j]!;
-      rowY[j] = (1 - ty0) * ctrl[gg + k0 * g + j]! + ty0 * ctrl[gg + (k0 + 1) * g + j]!;
-    }
+    gridRow(ctrl, 0, wy, y, g, rowX);
+    gridRow(ctrl, gg, wy, y, g, rowY);
     for (let x = 0; x < w; x++, i++) {
       const j0 = wx.i0[x]!;
       const t = wx.t[x]!;
