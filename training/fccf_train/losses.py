@@ -6,6 +6,8 @@ Fusion terms (unsupervised, against the clean aligned sources A, B):
 - ``grad_loss``: L1 between |grad F| and max(|grad A|, |grad B|) (Sobel);
 - ``intensity_loss``: L1 to max(A, B) (strategy ``max``) or (A + B) / 2 (``mean``);
 - ``chroma_loss``: L1 to B's chroma plane (full-colour plans: chroma comes from the functional image);
+- ``focus_mask_loss``: for multi-focus pairs, L1 of the mask to the source with more local gradient
+  energy, weighted by how clearly one source wins (flat regions, where neither is sharper, are free);
 Diffusion and registration:
 - ``charbonnier``: robust L2 of the x0 estimate to the clean composite;
 - ``epe``: mean end-point error of the flow (pixels);
@@ -66,6 +68,23 @@ def intensity_loss(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, use_max: t
 
 def chroma_loss(f: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _mean((f - b).abs())
+
+
+def focus_map(a: torch.Tensor, b: torch.Tensor, sigma: float = 4.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which source is in focus (1 = A) and how clearly: local gradient energy over a window wide
+    enough to span a defocused region's blur (sigma in pixels), so the decision is regional rather
+    than per edge. Returns (target, confidence), both [N, 1, H, W] in [0, 1]."""
+    size = 2 * int(3 * sigma) + 1
+    ea = _gauss(sobel_mag(a) ** 2, size, sigma)
+    eb = _gauss(sobel_mag(b) ** 2, size, sigma)
+    target = (ea > eb).to(a.dtype)
+    conf = (ea - eb).abs() / (ea + eb + 1e-3)
+    return target, conf
+
+
+def focus_mask_loss(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    target, conf = focus_map(a, b)
+    return _mean(conf * (mask - target).abs())
 
 
 def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:

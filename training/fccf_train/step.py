@@ -24,6 +24,7 @@ TERMS = ("diff", "ssim", "grad", "int", "flow")
 _STAGE_HI = torch.tensor([t.stages[0] for t in TASKS])
 _STAGE_LO = torch.tensor([t.stages[1] for t in TASKS])
 _USE_MAX = torch.tensor([t.strategy == "max" for t in TASKS])
+_FOCUS = torch.tensor([t.name == "MFF" for t in TASKS])
 
 
 class TrainStep(nn.Module):
@@ -32,10 +33,12 @@ class TrainStep(nn.Module):
         with B as the network registered it (residual misalignment counts against using B: on
         multi-focus pairs, whose sources look alike, the mask then collapses onto A within a few hundred
         steps); "aligned" blends A with the aligned B, so the mask learns which source to take and the
-        flow, by its own losses, where B is."""
+        flow, by its own losses, where B is; "focus" is "aligned" plus, on multi-focus luma samples, the
+        mask pulled towards the sharper source (losses.focus_mask_loss, added to the structure term):
+        the fusion losses alone settle on a soft blend there, which keeps some of the defocus blur."""
         super().__init__()
-        if mask_target not in ("registered", "aligned"):
-            raise ValueError(f"mask_target must be 'registered' or 'aligned', got {mask_target!r}")
+        if mask_target not in ("registered", "aligned", "focus"):
+            raise ValueError(f"mask_target must be 'registered', 'aligned' or 'focus', got {mask_target!r}")
         self.net = net
         self.max_strength = max_strength
         self.mask_target = mask_target
@@ -44,7 +47,7 @@ class TrainStep(nn.Module):
         self, mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor, b_mis: torch.Tensor, flow: torch.Tensor
     ) -> torch.Tensor:
         """The composite of the clean sources that the fusion losses score (see ``mask_target``)."""
-        if self.mask_target == "aligned":
+        if self.mask_target != "registered":
             return mask * a + (1 - mask) * b
         return mask * a + (1 - mask) * warp(b_mis, flow.detach())
 
@@ -100,6 +103,8 @@ class TrainStep(nn.Module):
 
         s1, g1, i1 = fusion(comp_clean)
         s2, g2, i2 = fusion(x0)
+        if self.mask_target == "focus":
+            s1 = s1 + L.focus_mask_loss(mask, a, b) * (_FOCUS[task] & ~chroma).float()
         nce = L.correlation_nce(logits, flow_true, enc.cfg.corr_radius)
         flow_term = nce + L.epe(flow, flow_true) + 0.5 * flow_extra
         return {

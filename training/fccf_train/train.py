@@ -51,8 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crop", type=int, default=96)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weighting", choices=["rl", "fixed"], default="rl")
-    p.add_argument("--mask-target", choices=["registered", "aligned"], default="registered",
-                   help="what the fusion losses judge the mask by: A blended with B as registered, or with the aligned B (step.TrainStep)")
+    p.add_argument("--mask-target", choices=["registered", "aligned", "focus"], default="registered",
+                   help="what the fusion losses judge the mask by: A blended with B as registered, with the aligned B, or aligned plus a focus-map pull on multi-focus pairs (step.TrainStep)")
     p.add_argument("--rl-period", type=int, default=25, help="steps between policy decisions")
     p.add_argument("--rl-warmup", type=int, default=10, help="steps before the reference loss levels are taken")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0 = torch default)")

@@ -143,6 +143,14 @@ def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) 
         gate.read_defaults(tmp_path / "missing.json")
 
 
+def test_aligned_cost_is_the_mean_relative_fall() -> None:
+    off = {m: 2.0 for m in METRICS_GATE}
+    assert gate.aligned_cost(off, off) == 0.0
+    # one metric of eight halves: 50% / 8 on average; a gain counts against the falls
+    assert gate.aligned_cost(off, dict(off, MI=1.0)) == pytest.approx(0.0625)
+    assert gate.aligned_cost(off, dict(off, MI=1.0, SF=3.0)) == pytest.approx(0.0)
+
+
 def test_register_default_is_chosen_by_its_validation_rule_and_read_back(tmp_path: Path) -> None:
     import json
 
@@ -157,7 +165,10 @@ def test_register_default_is_chosen_by_its_validation_rule_and_read_back(tmp_pat
     off, on = res["validation"]["none"], res["validation"]["ngf"]
     # a fresh model has zero flow: without the pre-registration nothing of the misalignment is removed
     assert abs(off["epe_reduction"]) < 1e-9
-    want = on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
+    cost = res["validation"]["aligned_cost"]
+    assert cost == pytest.approx(gate.aligned_cost(off["metrics"], on["metrics"]))
+    want = (on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
+            and cost <= gate.MAX_ALIGNED_COST)
     assert res["register"] == ("ngf" if want else None)
     path = tmp_path / "strengths.json"
     path.write_text(json.dumps({"tasks": {"VI-IR": {"strength": 0.0, "register": "ngf"}, "MEF": {"strength": 0.1}}}))

@@ -64,3 +64,20 @@ def test_correlation_nce_known_answers() -> None:
     two = torch.zeros(1, 25, 4, 4)
     two[:, k], two[:, k + 1] = 30.0, 30.0
     assert torch.allclose(L.correlation_nce(two, flow, r), torch.tensor([math.log(2.0)]), atol=1e-5)
+
+
+def test_focus_map_picks_the_sharp_source_per_region() -> None:
+    # texture everywhere; A is defocused (blurred) on the right half, B on the left half
+    tex = _img(3, n=1, h=48, w=96)
+    blurred = L._gauss(L._gauss(tex, 9, 3.0), 9, 3.0)
+    left = torch.zeros_like(tex)
+    left[..., :48] = 1
+    a = left * tex + (1 - left) * blurred
+    b = left * blurred + (1 - left) * tex
+    target, conf = L.focus_map(a, b)
+    assert float(target[..., 8:40, 4:36].min()) == 1.0 and float(target[..., 8:40, 60:92].max()) == 0.0
+    assert float(conf[..., 8:40, 4:36].mean()) > 0.8
+    # the focus map is confident where it decides, so only a wrong mask pays
+    assert float(L.focus_mask_loss(left, a, b)) < 0.05 < 0.5 < float(L.focus_mask_loss(1 - left, a, b))
+    # identical sources: no confidence, no loss, whatever the mask
+    assert float(L.focus_mask_loss(torch.full_like(a, 0.3), a, a)) == 0.0

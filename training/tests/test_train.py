@@ -59,6 +59,20 @@ def test_mask_target_scores_the_mask_on_aligned_or_registered_sources() -> None:
         TrainStep(FusionNet(), mask_target="warped")
 
 
+def test_focus_mask_target_adds_the_focus_term_on_multi_focus_luma_only() -> None:
+    torch.manual_seed(0)
+    net = FusionNet()
+    a, b = torch.rand(2, 1, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
+
+    def ssim(target: str, task: list[int], chan: list[int]) -> float:
+        out = TrainStep(net, mask_target=target)(a, b, torch.tensor(task), torch.tensor(chan), torch.Generator().manual_seed(0))
+        return float(out["ssim"])
+
+    for task, chan in (([0, 6], [0, 0]), ([7, 7], [1, 2])):  # no MFF; MFF chroma planes
+        assert ssim("focus", task, chan) == ssim("aligned", task, chan)
+    assert ssim("focus", [0, 7], [0, 0]) > ssim("aligned", [0, 7], [0, 0])
+
+
 def test_two_steps_then_resume(tmp_path) -> None:
     root = write_tiny_dataset(str(tmp_path / "data"))
     out = str(tmp_path / "run")
