@@ -63,6 +63,23 @@ def _elapsed(path: Path, ck: dict[str, object]) -> float:
     return best
 
 
+def _lineage(args: dict[str, object]) -> list[dict[str, object]]:
+    """The checkpoints a fine-tune started from (``train --init``), nearest first, each with its own
+    training time, so the card can state the total. Relative paths are read from training/."""
+    chain: list[dict[str, object]] = []
+    init = args.get("init")
+    while isinstance(init, str) and len(chain) < 10:
+        path = Path(init) if Path(init).is_absolute() else REPO / "training" / init
+        if not path.is_file():
+            chain.append({"checkpoint": init, "wall_minutes": None})
+            break
+        ck = torch.load(path, map_location="cpu")
+        chain.append({"checkpoint": str(path.relative_to(REPO)) if REPO in path.parents else str(path),
+                      "step": ck.get("step"), "wall_minutes": round(_elapsed(path, ck) / 60, 1)})
+        init = (ck.get("args") or {}).get("init")
+    return chain
+
+
 def _report(reports: Path, name: str) -> dict[str, object] | None:
     p = reports / f"{name}.json"
     return json.loads(p.read_text()) if p.is_file() else None
@@ -142,6 +159,12 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
         "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset", "mask_target") if k in args},
     }
+    lineage = _lineage(args)
+    if lineage:
+        training["initialised_from"] = lineage
+        minutes = [x["wall_minutes"] for x in lineage]
+        if all(isinstance(m, float) for m in minutes):
+            training["total_wall_minutes"] = round(float(training["wall_minutes"]) + sum(minutes), 1)  # type: ignore[arg-type]
     quality: dict[str, object] = {"strength_selection": "validation split (strategy, strength and classical pre-registration per task); candidates and scores in training/reports/strengths.json"}
     missing = []
     for part in ("fusion", "diffusion", "registration", "rl_vs_fixed"):

@@ -124,3 +124,15 @@ def test_strategy_conditioned_card_and_fixture(tmp_path: Path) -> None:
     assert c_mean["strategy"] == "mean" and c_mean["composite_planes"] != c_max["composite_planes"]
     diffs = replay_case(export.OrtModel(graphs, model.cfg), tmp_path / "mean")
     assert max(diffs["fused"], diffs["composite"], diffs["mask"]) <= FLOAT_TOLERANCE, diffs
+
+
+def test_lineage_follows_init_checkpoints_with_their_training_time(tmp_path: Path) -> None:
+    from fccf_train.ship import _lineage
+
+    base, mid = tmp_path / "base.pt", tmp_path / "mid.pt"
+    torch.save({"step": 900, "elapsed": 600.0, "args": {"init": None}}, base)
+    torch.save({"step": 300, "elapsed": 120.0, "args": {"init": str(base)}}, mid)
+    chain = _lineage({"init": str(mid)})
+    assert [(c["step"], c["wall_minutes"]) for c in chain] == [(300, 2.0), (900, 10.0)]
+    assert _lineage({}) == []
+    assert _lineage({"init": str(tmp_path / "gone.pt")}) == [{"checkpoint": str(tmp_path / "gone.pt"), "wall_minutes": None}]
