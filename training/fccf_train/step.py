@@ -28,20 +28,23 @@ _FOCUS = torch.tensor([t.name == "MFF" for t in TASKS])
 
 
 class TrainStep(nn.Module):
-    def __init__(self, net: FusionNet, max_strength: float = 0.6, mask_target: str = "registered") -> None:
+    def __init__(self, net: FusionNet, max_strength: float = 0.6, mask_target: str = "registered",
+                 focus_weight: float = 1.0) -> None:
         """``mask_target``: the composite the fusion losses judge the mask by. "registered" blends A
         with B as the network registered it (residual misalignment counts against using B: on
         multi-focus pairs, whose sources look alike, the mask then collapses onto A within a few hundred
         steps); "aligned" blends A with the aligned B, so the mask learns which source to take and the
         flow, by its own losses, where B is; "focus" is "aligned" plus, on multi-focus luma samples, the
         mask pulled towards the sharper source (losses.focus_mask_loss, added to the structure term):
-        the fusion losses alone settle on a soft blend there, which keeps some of the defocus blur."""
+        the fusion losses alone settle on a soft blend there, which keeps some of the defocus blur;
+        ``focus_weight`` scales that pull."""
         super().__init__()
         if mask_target not in ("registered", "aligned", "focus"):
             raise ValueError(f"mask_target must be 'registered', 'aligned' or 'focus', got {mask_target!r}")
         self.net = net
         self.max_strength = max_strength
         self.mask_target = mask_target
+        self.focus_weight = focus_weight
 
     def fusion_composite(
         self, mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor, b_mis: torch.Tensor, flow: torch.Tensor
@@ -104,7 +107,7 @@ class TrainStep(nn.Module):
         s1, g1, i1 = fusion(comp_clean)
         s2, g2, i2 = fusion(x0)
         if self.mask_target == "focus":
-            s1 = s1 + L.focus_mask_loss(mask, a, b) * (_FOCUS[task] & ~chroma).float()
+            s1 = s1 + self.focus_weight * L.focus_mask_loss(mask, a, b) * (_FOCUS[task] & ~chroma).float()
         nce = L.correlation_nce(logits, flow_true, enc.cfg.corr_radius)
         flow_term = nce + L.epe(flow, flow_true) + 0.5 * flow_extra
         return {

@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weighting", choices=["rl", "fixed"], default="rl")
     p.add_argument("--mask-target", choices=["registered", "aligned", "focus"], default="registered",
                    help="what the fusion losses judge the mask by: A blended with B as registered, with the aligned B, or aligned plus a focus-map pull on multi-focus pairs (step.TrainStep)")
+    p.add_argument("--focus-weight", type=float, default=1.0,
+                   help="with --mask-target focus: weight of the multi-focus mask pull (losses.focus_mask_loss)")
     p.add_argument("--rl-period", type=int, default=25, help="steps between policy decisions")
     p.add_argument("--rl-warmup", type=int, default=10, help="steps before the reference loss levels are taken")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0 = torch default)")
@@ -105,7 +107,7 @@ class Run:
         self.ema = copy.deepcopy(self.net).eval()
         for p_ in self.ema.parameters():
             p_.requires_grad_(False)
-        step_mod = TrainStep(self.net, mask_target=args.mask_target)
+        step_mod = TrainStep(self.net, mask_target=args.mask_target, focus_weight=args.focus_weight)
         self.step_mod = DDP(step_mod) if self.ddp else step_mod
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
         self.gen = torch.Generator().manual_seed(args.seed * 1000 + 7 + self.rank)
@@ -189,7 +191,7 @@ class Run:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         gen = torch.Generator().manual_seed(999)
-        step_mod = TrainStep(self.ema, mask_target=self.args.mask_target)
+        step_mod = TrainStep(self.ema, mask_target=self.args.mask_target, focus_weight=self.args.focus_weight)
         acc: dict[str, float] = {}
         for b in self.val_batches:
             out = step_mod(b["a"], b["b"], b["task"], b["chan"], gen)

@@ -71,6 +71,10 @@ def test_focus_mask_target_adds_the_focus_term_on_multi_focus_luma_only() -> Non
     for task, chan in (([0, 6], [0, 0]), ([7, 7], [1, 2])):  # no MFF; MFF chroma planes
         assert ssim("focus", task, chan) == ssim("aligned", task, chan)
     assert ssim("focus", [0, 7], [0, 0]) > ssim("aligned", [0, 7], [0, 0])
+    # the pull is linear in its weight
+    base, pull = ssim("aligned", [0, 7], [0, 0]), ssim("focus", [0, 7], [0, 0]) - ssim("aligned", [0, 7], [0, 0])
+    out = TrainStep(net, mask_target="focus", focus_weight=3.0)(a, b, torch.tensor([0, 7]), torch.tensor([0, 0]), torch.Generator().manual_seed(0))
+    assert float(out["ssim"]) == pytest.approx(base + 3 * pull, rel=1e-5)
 
 
 def test_two_steps_then_resume(tmp_path) -> None:
