@@ -1,4 +1,4 @@
-// Fuses the three sample pairs with the shipped model and writes docs/samples.jpg: one row per
+// Fuses the four sample pairs with the shipped model and writes docs/samples.jpg: one row per
 // pair (A, B, fused with the task's default strategy, and fused with the other strategy when the
 // model was trained for both), each tile scaled to 256 px high. Run: pnpm --filter @fccf/cli exec tsx scripts/sample-figure.ts
 import { join, resolve } from "node:path";
@@ -13,6 +13,7 @@ const pairs = [
   ["VI-IR", "VI-IR/a-vi.png", "VI-IR/b-ir.png"],
   ["MED-PET", "MED-PET/a-MRI.png", "MED-PET/b-PET.png"],
   ["MEF", "MEF/a-under.png", "MEF/b-over.png"],
+  ["MFF", "MFF/a-source_1.png", "MFF/b-source_2.png"],
 ] as const;
 const H = 256;
 const engine = await loadEngine(await defaultCardPath());
