@@ -8,6 +8,7 @@ Fusion terms (unsupervised, against the clean aligned sources A, B):
 - ``chroma_loss``: L1 to B's chroma plane (full-colour plans: chroma comes from the functional image);
 - ``focus_mask_loss``: for multi-focus pairs, L1 of the mask to the source with more local gradient
   energy, weighted by how clearly one source wins (flat regions, where neither is sharper, are free);
+  ``exposure_map`` is the same kind of guide for exposure pairs (the better-exposed source);
 Diffusion and registration:
 - ``charbonnier``: robust L2 of the x0 estimate to the clean composite;
 - ``epe``: mean end-point error of the flow (pixels);
@@ -83,7 +84,26 @@ def focus_map(a: torch.Tensor, b: torch.Tensor, sigma: float = 4.0) -> tuple[tor
 
 
 def focus_mask_loss(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    target, conf = focus_map(a, b)
+    return guide_mask_loss(mask, focus_map(a, b))
+
+
+def exposure_map(a: torch.Tensor, b: torch.Tensor, sigma: float = 4.0, spread: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which source is better exposed (1 = A) and how clearly: closeness of the locally smoothed
+    intensity to mid-grey (Mertens et al.'s well-exposedness, Gaussian of width ``spread`` on [0, 1]),
+    compared between the sources. Returns (target, confidence), both [N, 1, H, W] in [0, 1]."""
+    size = 2 * int(3 * sigma) + 1
+
+    def well(x: torch.Tensor) -> torch.Tensor:
+        m = _gauss((x + 1) / 2, size, sigma)
+        return torch.exp(-((m - 0.5) ** 2) / (2 * spread**2))
+
+    wa, wb = well(a), well(b)
+    return (wa > wb).to(a.dtype), (wa - wb).abs() / (wa + wb + 1e-3)
+
+
+def guide_mask_loss(mask: torch.Tensor, guide: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Confidence-weighted L1 of the mask to a (target, confidence) guide such as ``focus_map``."""
+    target, conf = guide
     return _mean(conf * (mask - target).abs())
 
 

@@ -20,11 +20,13 @@ from .tasks import NUM_TASKS, TASKS
 from .warp import warp
 
 TERMS = ("diff", "ssim", "grad", "int", "flow")
+MASK_TARGETS = ("registered", "aligned", "focus", "guided")
 
 _STAGE_HI = torch.tensor([t.stages[0] for t in TASKS])
 _STAGE_LO = torch.tensor([t.stages[1] for t in TASKS])
 _USE_MAX = torch.tensor([t.strategy == "max" for t in TASKS])
 _FOCUS = torch.tensor([t.name == "MFF" for t in TASKS])
+_EXPOSURE = torch.tensor([t.name == "MEF" for t in TASKS])
 
 
 class TrainStep(nn.Module):
@@ -37,10 +39,11 @@ class TrainStep(nn.Module):
         flow, by its own losses, where B is; "focus" is "aligned" plus, on multi-focus luma samples, the
         mask pulled towards the sharper source (losses.focus_mask_loss, added to the structure term):
         the fusion losses alone settle on a soft blend there, which keeps some of the defocus blur;
-        ``focus_weight`` scales that pull."""
+        "guided" is "focus" plus, on multi-exposure luma samples, the mask pulled towards the
+        better-exposed source (losses.exposure_map); ``focus_weight`` scales both pulls."""
         super().__init__()
-        if mask_target not in ("registered", "aligned", "focus"):
-            raise ValueError(f"mask_target must be 'registered', 'aligned' or 'focus', got {mask_target!r}")
+        if mask_target not in MASK_TARGETS:
+            raise ValueError(f"mask_target must be one of {', '.join(MASK_TARGETS)}, got {mask_target!r}")
         self.net = net
         self.max_strength = max_strength
         self.mask_target = mask_target
@@ -106,8 +109,10 @@ class TrainStep(nn.Module):
 
         s1, g1, i1 = fusion(comp_clean)
         s2, g2, i2 = fusion(x0)
-        if self.mask_target == "focus":
+        if self.mask_target in ("focus", "guided"):
             s1 = s1 + self.focus_weight * L.focus_mask_loss(mask, a, b) * (_FOCUS[task] & ~chroma).float()
+        if self.mask_target == "guided":
+            s1 = s1 + self.focus_weight * L.guide_mask_loss(mask, L.exposure_map(a, b)) * (_EXPOSURE[task] & ~chroma).float()
         nce = L.correlation_nce(logits, flow_true, enc.cfg.corr_radius)
         flow_term = nce + L.epe(flow, flow_true) + 0.5 * flow_extra
         return {

@@ -31,7 +31,7 @@ from .data import CropSampler, DataError, list_pairs
 from .model import FusionNet, ModelConfig, count_params
 from .plots import plot_curves, plot_rl
 from .rl import RLWeighting
-from .step import TERMS, TrainStep
+from .step import MASK_TARGETS, TERMS, TrainStep
 
 FIXED_WEIGHTS = {"diff": 2.0, "ssim": 1.0, "grad": 4.0, "int": 2.0, "flow": 1.0}
 RUNS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs")
@@ -51,10 +51,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crop", type=int, default=96)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weighting", choices=["rl", "fixed"], default="rl")
-    p.add_argument("--mask-target", choices=["registered", "aligned", "focus"], default="registered",
-                   help="what the fusion losses judge the mask by: A blended with B as registered, with the aligned B, or aligned plus a focus-map pull on multi-focus pairs (step.TrainStep)")
+    p.add_argument("--mask-target", choices=list(MASK_TARGETS), default="registered",
+                   help="what the fusion losses judge the mask by: A blended with B as registered, with the aligned B, "
+                        "aligned plus a focus-map pull on multi-focus pairs, or that plus an exposure pull on multi-exposure pairs (step.TrainStep)")
     p.add_argument("--focus-weight", type=float, default=1.0,
-                   help="with --mask-target focus: weight of the multi-focus mask pull (losses.focus_mask_loss)")
+                   help="with --mask-target focus or guided: weight of the mask pulls (losses.focus_mask_loss, losses.exposure_map)")
     p.add_argument("--rl-period", type=int, default=25, help="steps between policy decisions")
     p.add_argument("--rl-warmup", type=int, default=10, help="steps before the reference loss levels are taken")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0 = torch default)")

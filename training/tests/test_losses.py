@@ -81,3 +81,16 @@ def test_focus_map_picks_the_sharp_source_per_region() -> None:
     assert float(L.focus_mask_loss(left, a, b)) < 0.05 < 0.5 < float(L.focus_mask_loss(1 - left, a, b))
     # identical sources: no confidence, no loss, whatever the mask
     assert float(L.focus_mask_loss(torch.full_like(a, 0.3), a, a)) == 0.0
+
+
+def test_exposure_map_picks_the_better_exposed_source_per_region() -> None:
+    # A dark on the left, mid-grey on the right; B mid-grey on the left, blown out on the right
+    tex = _img(4, n=1, h=48, w=96) * 0.1
+    left = torch.zeros_like(tex)
+    left[..., :48] = 1
+    a = left * (tex - 0.9) + (1 - left) * tex
+    b = left * tex + (1 - left) * (tex + 0.9).clamp(max=1)
+    target, conf = L.exposure_map(a, b)
+    assert float(target[..., 8:40, 4:36].max()) == 0.0 and float(target[..., 8:40, 60:92].min()) == 1.0
+    assert float(conf[..., 8:40, 4:36].mean()) > 0.8
+    assert float(L.guide_mask_loss(1 - left, (target, conf))) < 0.05 < 0.5 < float(L.guide_mask_loss(left, (target, conf)))

@@ -59,7 +59,7 @@ def test_mask_target_scores_the_mask_on_aligned_or_registered_sources() -> None:
         TrainStep(FusionNet(), mask_target="warped")
 
 
-def test_focus_mask_target_adds_the_focus_term_on_multi_focus_luma_only() -> None:
+def test_focus_and_guided_mask_targets_add_their_pulls_on_their_tasks_luma_only() -> None:
     torch.manual_seed(0)
     net = FusionNet()
     a, b = torch.rand(2, 1, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
@@ -71,6 +71,10 @@ def test_focus_mask_target_adds_the_focus_term_on_multi_focus_luma_only() -> Non
     for task, chan in (([0, 6], [0, 0]), ([7, 7], [1, 2])):  # no MFF; MFF chroma planes
         assert ssim("focus", task, chan) == ssim("aligned", task, chan)
     assert ssim("focus", [0, 7], [0, 0]) > ssim("aligned", [0, 7], [0, 0])
+    # "guided" adds the same focus pull, and an exposure pull on multi-exposure luma samples only
+    assert ssim("guided", [0, 7], [0, 0]) == ssim("focus", [0, 7], [0, 0])
+    assert ssim("guided", [6, 6], [1, 2]) == ssim("aligned", [6, 6], [1, 2])
+    assert ssim("guided", [0, 6], [0, 0]) > ssim("focus", [0, 6], [0, 0]) == ssim("aligned", [0, 6], [0, 0])
     # the pull is linear in its weight
     base, pull = ssim("aligned", [0, 7], [0, 0]), ssim("focus", [0, 7], [0, 0]) - ssim("aligned", [0, 7], [0, 0])
     out = TrainStep(net, mask_target="focus", focus_weight=3.0)(a, b, torch.tensor([0, 7]), torch.tensor([0, 0]), torch.Generator().manual_seed(0))
