@@ -226,7 +226,7 @@ def registration_markdown(res: dict[str, object], register: str | None = None) -
     title = "## Registration (synthetic misalignment up to 8 px, default strength)"
     if register:
         title = (f"## Registration with the classical pre-registration forced for every task (`register={register}`: "
-                 "`fccf fuse --register ngf`), synthetic misalignment up to 8 px, default strength")
+                 f"`fccf fuse --register {register}`), synthetic misalignment up to 8 px, default strength")
     lines = [title, "",
              "| task | pairs | EPE before (px) | EPE after (px) | reduction (>= 70%) | Qabf aligned | Qabf misaligned + flow | ratio (>= 95%) |",
              "|---|---|---|---|---|---|---|---|"]
@@ -249,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPORTS))
     ap.add_argument("--tasks", default=None, help="comma-separated subset of tasks (dry runs)")
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--register", default=None, choices=["ngf"],
-                    help="registration: also run the classical pre-registration (writes registration-ngf.{json,md})")
+    ap.add_argument("--register", default=None, choices=["ngf", "auto"],
+                    help="registration: force the classical pre-registration for every task, always (ngf) or when it finds a displacement (auto); writes registration-<mode>.{json,md}")
     args = ap.parse_args(argv)
     tasks = args.tasks.split(",") if args.tasks else None
     if args.threads:

@@ -190,6 +190,11 @@ def test_register_ngf_pre_registers_b_and_composes_the_flows() -> None:
     assert np.abs(plain.flow).max() == 0.0
     inner = (slice(None), slice(10, h - 10), slice(10, w - 10))
     assert np.abs(reg.flow[inner][0] - 3).mean() < 0.3 and np.abs(reg.flow[inner][1] + 2).mean() < 0.3
+    # "auto": the 3.6 px shift is registered exactly as by "ngf"; an aligned pair is fused as given
+    auto = infer.fuse_images(m, a, b, "MFF", 0.0, 1, register="auto")
+    assert np.array_equal(auto.image, reg.image) and np.array_equal(auto.flow, reg.flow)
+    same = infer.fuse_images(m, a, a, "MFF", 0.0, 1, register="auto")
+    assert np.array_equal(same.image, infer.fuse_images(m, a, a, "MFF", 0.0, 1).image) and np.abs(same.flow).max() == 0.0
     # composition: B warped by pre then by net is B warped by net + pre(p + net)
     pre = torch.full((2, 8, 8), 2.0, dtype=torch.float64)
     pre[1] = -1.0
@@ -199,3 +204,13 @@ def test_register_ngf_pre_registers_b_and_composes_the_flows() -> None:
     assert torch.allclose(both[0], torch.full((8, 8), 3.0, dtype=torch.float64)) and torch.allclose(both[1], torch.full((8, 8), -1.0, dtype=torch.float64))
     with pytest.raises(ValueError, match="unknown registration 'sift'"):
         infer.fuse_images(m, a, b, "MFF", 0.0, 1, register="sift")
+
+
+def test_auto_registration_applies_only_a_real_displacement() -> None:
+    from fccf_train.infer import AUTO_MIN_SHIFT_PX, pre_registration_moves
+
+    flow = torch.zeros(2, 8, 10, dtype=torch.float64)
+    flow[0] = AUTO_MIN_SHIFT_PX  # magnitude exactly the threshold (sqrt(x * x) == x)
+    assert pre_registration_moves(flow)
+    assert not pre_registration_moves(flow * 0.99)
+    assert not pre_registration_moves(torch.zeros(2, 8, 10, dtype=torch.float64))

@@ -334,6 +334,15 @@ describe("fuseImages", () => {
     });
     const r = await fuseImages(e, grey(a), grey(b), { task: "VI-IR", strength: 0, register: "ngf" });
     expect(r.register).toBe("ngf");
+    // "auto" applies the 3.6 px registration exactly as "ngf", and leaves an aligned pair as given
+    const auto = await fuseImages(e, grey(a), grey(b), { task: "VI-IR", strength: 0, register: "auto" });
+    expect(auto.register).toBe("ngf");
+    expect(Buffer.from(auto.image.data).equals(Buffer.from(r.image.data))).toBe(true);
+    expect(auto.flow).toEqual(r.flow);
+    const same = await fuseImages(e, grey(a), grey(a), { task: "VI-IR", strength: 0, register: "auto" });
+    const plain = await fuseImages(e, grey(a), grey(a), { task: "VI-IR", strength: 0, register: "none" });
+    expect(same.register).toBe("none");
+    expect(Buffer.from(same.image.data).equals(Buffer.from(plain.image.data))).toBe(true);
     // the analytic network adds a flow of (1, 0): b_aligned(p) = b(p + (1, 0) + pre(p + (1, 0)))
     let ex = 0;
     let ey = 0;
@@ -365,6 +374,7 @@ describe("fuseImages", () => {
     );
     expect((await fuseImages(e, grey, grey, { task: "MED-SPECT", strength: 0 })).register).toBe("none");
     expect(() => card({ register: "sift" })).toThrow("tasks[0].register");
+    expect(card({ register: "auto" }).tasks[0]!.register).toBe("auto");
   });
   it("runs the three full-colour pairs as one batch", async () => {
     const { engine: e, log } = await engine(0);

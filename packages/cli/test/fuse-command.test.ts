@@ -109,7 +109,7 @@ describe("fccf fuse", () => {
     );
   });
 
-  it("--register ngf adds the classical pre-registration, none leaves it out", async () => {
+  it("--register ngf adds the classical pre-registration, none leaves it out, auto only when B moved", async () => {
     const c = await card();
     const args = (name: string, ...extra: string[]) => [
       join(samples, "MEF/a-under.png"),
@@ -128,8 +128,12 @@ describe("fccf fuse", () => {
     const [off, on] = await Promise.all(["reg-off.png", "reg-on.png"].map((n) => readImage(join(dir, n))));
     expect([on!.width, on!.height, on!.channels]).toEqual([off!.width, off!.height, off!.channels]);
     expect(Buffer.from(on!.data).equals(Buffer.from(off!.data))).toBe(false);
+    // the sample pair is aligned: "auto" leaves it as given
+    expect(await run(args("reg-auto.png", "--register", "auto"))).toBe(0);
+    const auto = await readImage(join(dir, "reg-auto.png"));
+    expect(Buffer.from(auto.data).equals(Buffer.from(off!.data))).toBe(true);
     await expect(run(args("reg-bad.png", "--register", "sift"))).rejects.toThrow(
-      "--register sift: expected ngf or none",
+      "--register sift: expected ngf, auto, none",
     );
   });
 

@@ -1,6 +1,10 @@
 // The model card (models/<name>.json): everything the engine knows about a model comes from here.
 // Field names follow the card written by training/fccf_train (snake_case); see models/README.md.
 
+/** Classical pre-registration modes: always, when it finds a real displacement, never. */
+export const REGISTRATIONS = ["ngf", "auto", "none"] as const;
+export type Registration = (typeof REGISTRATIONS)[number];
+
 /** One input or output of a graph. */
 export interface GraphIO {
   name: string;
@@ -36,10 +40,11 @@ export interface TaskSpec {
   /** Stage boundaries [hi, lo] (the card's `stages.hi`, `stages.lo`) as fractions of the sampled range: > hi (B', B'), > lo (A, B), else (A, A). */
   stages: [number, number];
   /**
-   * Classical pre-registration run by default before the network (`"ngf"`: {@link registerNgf}),
-   * chosen per task on validation data; `"none"` when the card does not name one.
+   * Classical pre-registration run by default before the network, chosen per task on validation
+   * data: `"ngf"` always ({@link registerNgf}), `"auto"` when it finds a real displacement
+   * ({@link preRegistrationMoves}), `"none"` when the card does not name one.
    */
-  register: "ngf" | "none";
+  register: Registration;
   /** Default refinement strength in [0, 1] (0 = the registered composite only). */
   default_strength: number;
   /** Default number of sampler steps (the card's `sampler.default_steps`). */
@@ -200,8 +205,7 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
       plan: oneOf(t.plan, ["y", "full-colour", "both-colour"] as const, `${p}.plan`),
       strategy,
       strategies,
-      register:
-        t.register === undefined ? "none" : oneOf(t.register, ["ngf", "none"] as const, `${p}.register`),
+      register: t.register === undefined ? "none" : oneOf(t.register, REGISTRATIONS, `${p}.register`),
       stages: [hi, lo],
       default_strength: strength,
       default_steps: steps,

@@ -418,3 +418,33 @@ function centralDiffAdjoint(
       out[u * w + i]! -= vy;
     }
 }
+
+/**
+ * Mean displacement (pixels) below which `register: "auto"` leaves B as it is. On aligned training
+ * pairs of the same-content tasks {@link registerNgf} moves B by 0.1-0.3 px on average (drift,
+ * not alignment); on the registration gate's synthetic misalignments by about 2.4 px.
+ */
+export const AUTO_MIN_SHIFT_PX = 0.75;
+
+/**
+ * Whether a pre-registration flow (dx plane then dy plane, `width * height` each) moves B by at
+ * least {@link AUTO_MIN_SHIFT_PX} on average: the test `register: "auto"` applies, as
+ * `fccf_train.infer.pre_registration_moves` does.
+ *
+ * @example
+ * ```ts
+ * import { preRegistrationMoves, registerNgf } from "@fccf/core";
+ * const flow = registerNgf(aY, bY, width, height);
+ * const useIt = preRegistrationMoves(flow, width, height);
+ * ```
+ */
+export function preRegistrationMoves(flow: Float32Array, width: number, height: number): boolean {
+  const n = width * height;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = flow[i]!;
+    const dy = flow[n + i]!;
+    sum += Math.sqrt(dx * dx + dy * dy);
+  }
+  return sum / n >= AUTO_MIN_SHIFT_PX;
+}

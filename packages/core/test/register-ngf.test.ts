@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { registerNgf, warpPlane } from "../src/index.js";
+import { AUTO_MIN_SHIFT_PX, preRegistrationMoves, registerNgf, warpPlane } from "../src/index.js";
 
 const fix = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "register-ngf.json"), "utf8")) as {
   width: number;
@@ -89,5 +89,19 @@ describe("registerNgf", () => {
       /must have 4x4 values/,
     );
     expect(() => registerNgf(new Float32Array(64), new Float32Array(64), 8, 8)).toThrow(/at least 16x16/);
+  });
+});
+
+describe("preRegistrationMoves", () => {
+  it("is true from a mean displacement of AUTO_MIN_SHIFT_PX on", () => {
+    const w = 10;
+    const h = 8;
+    const flow = new Float32Array(2 * w * h);
+    expect(preRegistrationMoves(flow, w, h)).toBe(false);
+    // half the pixels at 2 * threshold along dy, the rest still: mean exactly the threshold
+    for (let i = 0; i < (w * h) / 2; i++) flow[w * h + i] = 2 * AUTO_MIN_SHIFT_PX;
+    expect(preRegistrationMoves(flow, w, h)).toBe(true);
+    flow[w * h] = 2 * AUTO_MIN_SHIFT_PX - 0.25;
+    expect(preRegistrationMoves(flow, w, h)).toBe(false);
   });
 });

@@ -4,6 +4,8 @@ import {
   type FusionProgress,
   findTask,
   type NoiseSource,
+  preRegistrationMoves,
+  type Registration,
   registerNgf,
   type Strategy,
   type TaskSpec,
@@ -24,10 +26,12 @@ export interface FuseImagesOptions {
   /**
    * `"ngf"`: register B onto A before fusion with the classical {@link registerNgf} (normalised
    * gradient fields), in addition to the network's flow: for sources that show the same content
-   * (MEF, MFF, PIF) misaligned by up to ~10 px, not for different modalities. `"none"`: only the
-   * network's flow. Default: the card's, per task.
+   * (MEF, MFF, PIF) misaligned by up to ~10 px, not for different modalities. `"auto"`: the same,
+   * but only when it moves B by at least {@link AUTO_MIN_SHIFT_PX} on average (aligned pairs are
+   * then fused as given; the registration still runs). `"none"`: only the network's flow.
+   * Default: the card's, per task.
    */
-  register?: "ngf" | "none";
+  register?: Registration;
   /** Refinement strength in [0, 1]; 0 = registered composite only. */
   strength?: number;
   steps?: number;
@@ -51,6 +55,7 @@ export interface FuseImagesResult {
   /** The network planes (padded), for inspection and parity checks. */
   planes: FusePlanesResult;
   strategy: Strategy;
+  /** The pre-registration that was applied (`"auto"` resolves to `"ngf"` or `"none"`). */
   register: "ngf" | "none";
   strength: number;
   steps: number;
@@ -80,8 +85,10 @@ export async function fuseImages(
   const taskId = taskIdFor(engine.card, task, strategy);
   const pa = toPlanes(a);
   const pb = toPlanes(b);
-  const register = options.register ?? task.register;
-  const pre = register === "ngf" ? preRegister(pa, pb) : undefined;
+  const mode = options.register ?? task.register;
+  let pre = mode === "none" ? undefined : preRegister(pa, pb);
+  if (pre && mode === "auto" && !preRegistrationMoves(pre.flow, pa.width, pa.height)) pre = undefined;
+  const register = pre ? "ngf" : "none";
   const job = planChannels(task.plan, pa, pre?.aligned ?? pb);
   const { width: w, height: h } = job;
   const m = engine.card.input_multiple;
