@@ -1,7 +1,7 @@
 """Parity fixtures for the TypeScript engine: small test pairs run through the Python reference.
 
 Each case folder `models/parity/<case>/` holds `a.png`, `b.png` (the inputs), `out.png` (the
-reference output) and `case.json`: task, strategy, register (null or "ngf"), strength, steps, seed, sampler, the plan timesteps and
+reference output) and `case.json`: task, strategy, register (null, "ngf" or "auto"), strength, steps, seed, sampler, the plan timesteps and
 stages, the exact noise used (so an engine can replay it instead of drawing its own), and the float
 outputs: per-plane fused values and composite in [-1, 1], the Y-pass mask and flow, all cropped to
 the image size, row-major. The noise is given at the padded size (the network's input size).

@@ -21,7 +21,7 @@ interface Case {
   /** Absent in fixtures written before models could switch strategy: the task's default. */
   strategy?: "max" | "mean";
   /** The classical pre-registration the case was made with (absent or null: none, whatever the card's default). */
-  register?: "ngf" | null;
+  register?: "ngf" | "auto" | null;
   width: number;
   height: number;
   padded: { width: number; height: number };
