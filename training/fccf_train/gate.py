@@ -297,7 +297,7 @@ def fusion_markdown(res: dict[str, object]) -> str:
         v = r["verdict"]
         ok = all(x["pass"] for x in v.values())
         cells = [f"{v[m]['count']}/8" if m in v else "-" for m in GATE_RULES]
-        summary.append(f"| {task} | {r.get('strategy', '-')}{' + ngf registration' if r.get('register') else ''} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
+        summary.append(f"| {task} | {r.get('strategy', '-')}{' + ' + str(r['register']) + ' registration' if r.get('register') else ''} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
     lines += summary + [""]
     for task, r in res.items():
         assert isinstance(r, dict)
