@@ -278,9 +278,12 @@ def _luma01(x: Array) -> Array:
     return luma(p).astype(np.float32).astype(np.float64)
 
 
-def _pre_register(a: Array, b: Array) -> tuple[Array, torch.Tensor]:
-    """B (0..255, float64, unquantised) warped onto A by the NGF flow, and that flow [2,H,W]."""
+def _pre_register(a: Array, b: Array, only_if_moved: bool = False) -> tuple[Array, torch.Tensor] | None:
+    """B (0..255, float64, unquantised) warped onto A by the NGF flow, and that flow [2,H,W]; with
+    ``only_if_moved``, None when the flow is too small to resample B for (``pre_registration_moves``)."""
     flow = torch.from_numpy(register_ngf(_luma01(a), _luma01(b)).astype(np.float32).astype(np.float64))
+    if only_if_moved and not pre_registration_moves(flow):
+        return None
     x = torch.from_numpy(b.astype(np.float64))
     x = x[None, None] if b.ndim == 2 else x.permute(2, 0, 1)[None]
     y = warp(x, flow[None])[0]
@@ -345,9 +348,9 @@ def fuse_images(
     if register is not None:
         if register not in ("ngf", "auto"):
             raise ValueError(f"unknown registration {register!r}; known: ngf, auto")
-        b_reg, flow_pre = _pre_register(a, b)
-        if register == "ngf" or pre_registration_moves(flow_pre):
-            b, pre = b_reg, flow_pre
+        got = _pre_register(a, b, only_if_moved=register == "auto")
+        if got is not None:
+            b, pre = got
     planes = plan_planes(a, b, task)
     cond, h, w = pad_to_multiple(torch.from_numpy(planes.cond))
     nz = None if noise is None else torch.from_numpy(np.asarray(noise, dtype=np.float32))[:, None]

@@ -86,8 +86,7 @@ export async function fuseImages(
   const pa = toPlanes(a);
   const pb = toPlanes(b);
   const mode = options.register ?? task.register;
-  let pre = mode === "none" ? undefined : preRegister(pa, pb);
-  if (pre && mode === "auto" && !preRegistrationMoves(pre.flow, pa.width, pa.height)) pre = undefined;
+  const pre = mode === "none" ? undefined : preRegister(pa, pb, mode === "auto");
   const register = pre ? "ngf" : "none";
   const job = planChannels(task.plan, pa, pre?.aligned ?? pb);
   const { width: w, height: h } = job;
@@ -131,14 +130,22 @@ export async function fuseImages(
   return { image, task, mask, flow, planes, strategy, register, strength, steps };
 }
 
-/** B's planes warped onto A by the classical registration of their luma, and that flow. */
-function preRegister(a: Planes, b: Planes): { aligned: Planes; flow: Float32Array } {
+/**
+ * B's planes warped onto A by the classical registration of their luma, and that flow; with
+ * `onlyIfMoved`, undefined when the flow is too small to be worth resampling B for.
+ */
+function preRegister(
+  a: Planes,
+  b: Planes,
+  onlyIfMoved: boolean,
+): { aligned: Planes; flow: Float32Array } | undefined {
   const { width: w, height: h } = a;
   const lum = (p: Planes) => {
     const [r, g, b] = p.planes;
     return g && b ? luma(r!, g, b) : r!;
   };
   const flow = registerNgf(lum(a), lum(b), w, h);
+  if (onlyIfMoved && !preRegistrationMoves(flow, w, h)) return undefined;
   const dx = flow.subarray(0, w * h);
   const dy = flow.subarray(w * h);
   return { aligned: { ...b, planes: b.planes.map((p) => warpPlane(p, dx, dy, w, h)) }, flow };
