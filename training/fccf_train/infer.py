@@ -37,7 +37,7 @@ from .model import INPUT_MULTIPLE, FusionNet
 from .ngf import register_ngf
 from .schedule import SCHEDULE
 from .tasks import Task, graph_task_id, task_by_name
-from .warp import warp
+from .warp import warp, warp_cubic
 
 Array = np.ndarray
 CHROMA_EPS = 1.0
@@ -286,7 +286,8 @@ def _pre_register(a: Array, b: Array, only_if_moved: bool = False) -> tuple[Arra
         return None
     x = torch.from_numpy(b.astype(np.float64))
     x = x[None, None] if b.ndim == 2 else x.permute(2, 0, 1)[None]
-    y = warp(x, flow[None])[0]
+    # one resampling of B at full quality, clamped to the range (the engine's warpPlaneCubic + clamp)
+    y = warp_cubic(x, flow[None])[0].clamp(0.0, 255.0)
     return (y[0] if b.ndim == 2 else y.permute(1, 2, 0)).numpy(), flow
 
 

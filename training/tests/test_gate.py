@@ -179,3 +179,22 @@ def test_register_default_is_chosen_by_its_validation_rule_and_read_back(tmp_pat
     path.write_text(json.dumps({"tasks": {"VI-IR": {"strength": 0.0, "register": "ngf"}, "MFF": {"register": "auto"}, "MEF": {"strength": 0.1}}}))
     regs = gate.read_registers(path)
     assert regs["VI-IR"] == "ngf" and regs["MFF"] == "auto" and regs["MEF"] is None and set(regs) == {t.name for t in TASKS}
+
+
+def test_registration_table_reports_the_true_field_ceiling(tmp_path: Path) -> None:
+    from fccf_train.model import FusionNet
+    from fccf_train.robustness import registration_markdown, registration_table
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(64, 56), pairs=2)
+    torch.manual_seed(0)
+    net = FusionNet().eval()  # zero flow: the misaligned pair is fused as given
+    res = registration_table(net, root, 2, 1, {"VI-IR": 0.0}, log=lambda _: None, tasks=["VI-IR"])["VI-IR"]
+    s = res["summary"]
+    assert s["reduction"] == pytest.approx(0.0, abs=1e-6)
+    rows = res["pairs"]
+    # undoing the misalignment with the true field recovers edges the misaligned pair lost
+    assert all(r["qabf_true_field"] > r["qabf_misaligned"] for r in rows)
+    assert s["qabf_true_field_ratio"] == pytest.approx(s["qabf_true_field"] / s["qabf_aligned"])
+    assert f"{s['qabf_true_field']:.3f} ({s['qabf_true_field_ratio']:.1%})" in registration_markdown({"VI-IR": res})

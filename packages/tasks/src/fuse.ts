@@ -11,6 +11,7 @@ import {
   type TaskSpec,
   taskIdFor,
   warpPlane,
+  warpPlaneCubic,
 } from "@fccf/core";
 import { luma } from "./colour.js";
 import { checkRaster, fromPlanes, type Planes, type RasterImage, toPlanes } from "./image.js";
@@ -148,7 +149,9 @@ function preRegister(
   if (onlyIfMoved && !preRegistrationMoves(flow, w, h)) return undefined;
   const dx = flow.subarray(0, w * h);
   const dy = flow.subarray(w * h);
-  return { aligned: { ...b, planes: b.planes.map((p) => warpPlane(p, dx, dy, w, h)) }, flow };
+  // One resampling of B at full quality (cubic), clamped to the plane range as bilinear never leaves it.
+  const resample = (p: Float32Array) => clampUnit(warpPlaneCubic(p, dx, dy, w, h));
+  return { aligned: { ...b, planes: b.planes.map(resample) }, flow };
 }
 
 /**
@@ -165,6 +168,11 @@ function composeFlow(net: Float32Array, pre: Float32Array, w: number, h: number)
     net[i] = ndx[i]! + px[i]!;
     net[n + i] = ndy[i]! + py[i]!;
   }
+}
+
+function clampUnit(p: Float32Array): Float32Array {
+  for (let i = 0; i < p.length; i++) p[i] = p[i]! < 0 ? 0 : p[i]! > 1 ? 1 : p[i]!;
+  return p;
 }
 
 function toUnit(p: Float32Array): Float32Array {
