@@ -128,10 +128,14 @@ describe("fccf fuse", () => {
     const [off, on] = await Promise.all(["reg-off.png", "reg-on.png"].map((n) => readImage(join(dir, n))));
     expect([on!.width, on!.height, on!.channels]).toEqual([off!.width, off!.height, off!.channels]);
     expect(Buffer.from(on!.data).equals(Buffer.from(off!.data))).toBe(false);
-    // the sample pair is aligned: "auto" leaves it as given
-    expect(await run(args("reg-auto.png", "--register", "auto"))).toBe(0);
+    // the sample pair is aligned: "auto" leaves it as given, and the summary says so
+    const log = vi.mocked(console.log);
+    log.mockClear();
+    const loud = args("reg-auto.png", "--register", "auto").filter((a) => a !== "-q");
+    expect(await run(loud)).toBe(0);
     const auto = await readImage(join(dir, "reg-auto.png"));
     expect(Buffer.from(auto.data).equals(Buffer.from(off!.data))).toBe(true);
+    expect(log.mock.calls.flat().join("\n")).toContain("register auto (B already aligned, left as given)");
     await expect(run(args("reg-bad.png", "--register", "sift"))).rejects.toThrow(
       "--register sift: expected ngf, auto, none",
     );

@@ -127,9 +127,12 @@ export async function run(args: string[]): Promise<number> {
         result.strength > 0
           ? `${v.sampler ?? engine.card.default_sampler}, ${result.planes.timesteps.length} steps`
           : "composite only";
+      const mode = register ?? task.register;
+      const registered =
+        mode === "auto" ? `auto (${result.register === "ngf" ? "B registered" : "B already aligned, left as given"})` : mode;
       console.log(
         `fused ${task.name} ${a.width}x${a.height} (${pathA} + ${pathB}) -> ${output}\n` +
-          `  model ${engine.card.name}, strategy ${result.strategy}, register ${result.register}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
+          `  model ${engine.card.name}, strategy ${result.strategy}, register ${registered}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
       );
     }
   } catch (err) {
