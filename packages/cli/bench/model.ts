@@ -6,7 +6,7 @@
 // Host speed varies a lot on shared machines, so each figure is also printed as a ratio to a
 // baseline measured in the same run: the mean rule over the same planes in JavaScript.
 import type { NamedTensors } from "@fccf/core";
-import { OrtBackend, registerNgf } from "@fccf/core";
+import { OrtBackend, registerNgf, warpPlane, warpPlaneCubic } from "@fccf/core";
 import "@fccf/samplers";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -98,6 +98,11 @@ const unit = (p: Float32Array) => p.map((v) => (v + 1) / 2);
 const regA = unit(cond.subarray(0, H * W));
 const regB = unit(cond.subarray(H * W));
 const register = await timeIt(() => registerNgf(regA, regB, W, H), 3);
+// its resampling of B's three colour planes (cubic), against the bilinear warp it replaced
+const regFlow = registerNgf(regA, regB, W, H);
+const [fdx, fdy] = [regFlow.subarray(0, W * H), regFlow.subarray(W * H)];
+const cubic = await timeIt(() => [0, 1, 2].map(() => warpPlaneCubic(regB, fdx, fdy, W, H)), 5);
+const bilinear = await timeIt(() => [0, 1, 2].map(() => warpPlane(regB, fdx, fdy, W, H)), 5);
 
 const b = baseline.min;
 const row = (label: string, t: { med: number; min: number }, budget?: number) => {
@@ -117,4 +122,6 @@ row("denoiser step", den, BUDGET.denoiserStep);
 row("full forward (encoder + step)", { med: enc.med + den.med, min: enc.min + den.min }, BUDGET.fullForward);
 row(`fuse, strength 0.2, ${steps} steps`, sample, BUDGET.sample);
 row("registerNgf (--register ngf)", register);
+row("  + resample B, 3 planes, cubic", cubic);
+row("    (bilinear, for comparison)", bilinear);
 console.log("ratio = median / the baseline's min (host speed cancels out when comparing runs)");

@@ -129,7 +129,9 @@ export async function run(args: string[]): Promise<number> {
           : "composite only";
       const mode = register ?? task.register;
       const registered =
-        mode === "auto" ? `auto (${result.register === "ngf" ? "B registered" : "B already aligned, left as given"})` : mode;
+        mode === "auto"
+          ? `auto (${result.register === "ngf" ? "B registered" : "B already aligned, left as given"})`
+          : mode;
       console.log(
         `fused ${task.name} ${a.width}x${a.height} (${pathA} + ${pathB}) -> ${output}\n` +
           `  model ${engine.card.name}, strategy ${result.strategy}, register ${registered}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
