@@ -18,10 +18,7 @@ export function warpPlane(
   height: number,
   out = new Float32Array(width * height),
 ): Float32Array {
-  const n = width * height;
-  if (img.length !== n || dx.length !== n || dy.length !== n || out.length !== n) {
-    throw new RangeError(`warpPlane: planes must all have ${width}x${height} = ${n} values`);
-  }
+  checkPlanes("warpPlane", width, height, img, dx, dy, out);
   const xmax = width - 1;
   const ymax = height - 1;
   for (let y = 0, i = 0; y < height; y++) {
@@ -69,10 +66,7 @@ export function warpPlaneCubic(
   height: number,
   out = new Float32Array(width * height),
 ): Float32Array {
-  const n = width * height;
-  if (img.length !== n || dx.length !== n || dy.length !== n || out.length !== n) {
-    throw new RangeError(`warpPlaneCubic: planes must all have ${width}x${height} = ${n} values`);
-  }
+  checkPlanes("warpPlaneCubic", width, height, img, dx, dy, out);
   const xmax = width - 1;
   const ymax = height - 1;
   const wx = [0, 0, 0, 0];
@@ -117,4 +111,10 @@ function catmullRom(t: number, w: number[]): void {
   w[1] = (3 * t3 - 5 * t2 + 2) / 2;
   w[2] = (-3 * t3 + 4 * t2 + t) / 2;
   w[3] = (t3 - t2) / 2;
+}
+
+function checkPlanes(fn: string, width: number, height: number, ...planes: Float32Array[]): void {
+  const n = width * height;
+  if (planes.some((p) => p.length !== n))
+    throw new RangeError(`${fn}: planes must all have ${width}x${height} = ${n} values`);
 }
