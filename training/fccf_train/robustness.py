@@ -254,7 +254,7 @@ def registration_markdown(res: dict[str, object], register: str | None = None) -
         s = r["summary"]
         lines.append(f"| {task} | {len(r['pairs'])} | {s['epe_before']:.2f} | {s['epe_after']:.2f} | {s['reduction']:.0%}"
                      f"{'' if s['pass_epe'] else ' MISS'} | {s['qabf_aligned']:.3f} | {s['qabf_misaligned']:.3f} | "
-                     f"{s['qabf_ratio']:.1%}{'' if s['pass_qabf'] else ' MISS'} | "
+                     f"{s['qabf_ratio']:.2%}{'' if s['pass_qabf'] else ' MISS'} | "
                      f"{s['qabf_true_field']:.3f} ({s['qabf_true_field_ratio']:.1%}) |")
     return "\n".join(lines)
 

@@ -218,7 +218,7 @@ def gate_misses(reports: Path) -> list[str]:
                 out.append(f"registration {t}: EPE reduced by {s['reduction']:.0%} ({s['epe_before']:.2f} -> {s['epe_after']:.2f} px), gate needs 70%")
             if not s["pass_qabf"]:
                 ceiling = f" (the true field itself reaches {s['qabf_true_field_ratio']:.1%})" if "qabf_true_field_ratio" in s else ""
-                out.append(f"registration {t}: Qabf misaligned/aligned {s['qabf_ratio']:.1%}, gate needs >= 95%{ceiling}")
+                out.append(f"registration {t}: Qabf misaligned/aligned {s['qabf_ratio']:.2%}, gate needs >= 95%{ceiling}")
     dif = _report(reports, "diffusion")
     if dif:
         for t, r in dif["tasks"].items():  # type: ignore[union-attr]
