@@ -90,6 +90,8 @@ def build_card(
                 "strategy": strategy[t.name],
                 **({"strategies": {st: graph_task_id(t, st, True) for st in STRATEGIES}} if conditioned else {}),
                 "register": (default_registers or {}).get(t.name) or "none",
+                # informational: the gate is baked into the encoder graph (FusionNet.set_network_flow)
+                "network_flow": t.name not in model.network_flow_off(),
                 "stages": {"hi": t.stages[0], "lo": t.stages[1]},
                 "default_strength": default_strengths[t.name],
             }

@@ -8,6 +8,8 @@ CLI (writes training/reports/selection.json, strengths.json, fusion.json and fus
 
     /usr/bin/python3 -m fccf_train.gate select --checkpoint runs/main/checkpoint-5000.pt,runs/main/checkpoint.pt
     /usr/bin/python3 -m fccf_train.gate strengths --checkpoint training/runs/main/checkpoint.pt
+    /usr/bin/python3 -m fccf_train.gate flow --checkpoint training/runs/main/checkpoint.pt
+    /usr/bin/python3 -m fccf_train.gate register --checkpoint training/runs/main/checkpoint.pt
     /usr/bin/python3 -m fccf_train.gate fusion --checkpoint training/runs/main/checkpoint.pt
 """
 
@@ -204,7 +206,15 @@ def read_registers(path: Path) -> dict[str, str | None]:
     return {t.name: rows.get(t.name, {}).get("register") for t in TASKS}
 
 
+def read_network_flow(path: Path) -> list[str]:
+    """The tasks whose network flow is off (``"network_flow": false`` in strengths.json, written by
+    ``choose_network_flow``; absent: on)."""
+    rows = json.loads(path.read_text())["tasks"] if path.is_file() else {}
+    return [t.name for t in TASKS if rows.get(t.name, {}).get("network_flow") is False]
+
+
 MAX_ALIGNED_COST = 0.01
+MIN_FLOW_OFF_GAIN = 0.01
 
 
 def aligned_cost(off: dict[str, float], on: dict[str, float]) -> float:
@@ -261,6 +271,40 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
                 f"{on['epe_reduction']:.0%}, wins {off['wins']} -> {on['wins']}, pass {off['pass']} -> {on['pass']}, aligned cost {cost:+.1%})")
         out[t.name] = {"register": best, "validation": row}
         log(f"{t.name}: register {best or 'none'}")
+    return out
+
+
+def choose_network_flow(model: FusionNet, train_root: str | Path, steps: int, strengths: dict[str, float],
+                        strategies: dict[str, str], log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Per task, on the validation pairs as given: whether the network's own flow stays on. On aligned
+    pairs a flow that drifts only resamples B (the multi-focus pairs, whose defocus differences look
+    like shifts, move by 0.6 px on average). It goes off when that wins more on the fusion gate
+    (pass, then total wins against the validation mean and max rules) or, on equal counts, raises
+    the eight gate metrics by at least ``MIN_FLOW_OFF_GAIN`` on average (relative): a tie keeps the
+    network as trained. Runs before ``choose_registers``, which then judges the classical stage with
+    this setting."""
+    out: dict[str, object] = {}
+    before = model.network_flow_off()
+    try:
+        for t in _tasks(tasks):
+            pairs, refs = _validation_refs(train_root, t.name)
+            st, s = strategies[t.name], strengths[t.name]
+            row: dict[str, dict[str, object]] = {}
+            for mode, off in (("on", []), ("off", [t.name])):
+                model.set_network_flow(off)
+                got = evaluate_model(model, pairs, s, steps, strategy=st)
+                wm, wx = len(wins(got, refs["mean"])), len(wins(got, refs["max"]))
+                row[mode] = {"vs_mean": wm, "vs_max": wx, "pass": wm >= 6 and wx >= 4, "wins": wm + wx, "metrics": got}
+            on, off_ = row["on"], row["off"]
+            gain = -aligned_cost(on["metrics"], off_["metrics"])  # type: ignore[arg-type]
+            key_on, key_off = (on["pass"], on["wins"]), (off_["pass"], off_["wins"])
+            flow_on = not (key_off > key_on or (key_off == key_on and gain >= MIN_FLOW_OFF_GAIN))  # type: ignore[operator]
+            off_["gain"] = gain
+            out[t.name] = {"network_flow": flow_on, "network_flow_validation": row}
+            log(f"{t.name}: network flow {'on' if flow_on else 'off'} (wins {on['wins']} -> {off_['wins']} without it, "
+                f"pass {on['pass']} -> {off_['pass']}, mean metric change {gain:+.1%})")
+    finally:
+        model.set_network_flow(before)
     return out
 
 
@@ -343,7 +387,7 @@ def rl_markdown(res: dict[str, object]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fccf_train.gate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=["select", "strengths", "register", "fusion", "rl"])
+    ap.add_argument("part", choices=["select", "strengths", "flow", "register", "fusion", "rl"])
     ap.add_argument("--checkpoint", required=True, help="select: comma-separated candidates")
     ap.add_argument("--train", default=str(SHARED / "data" / "train"))
     ap.add_argument("--test", default=str(SHARED / "data" / "test"))
@@ -372,6 +416,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             st, strat = read_defaults(out / "strengths.json")
             regs = read_registers(out / "strengths.json")
+            if args.part != "rl":  # the RL comparison is of the networks as trained
+                model.set_network_flow(read_network_flow(out / "strengths.json"))
+        if args.part == "flow":
+            sj = out / "strengths.json"
+            doc = json.loads(sj.read_text())
+            for task, r in choose_network_flow(model, args.train, args.steps, st, strat, tasks=tasks).items():
+                doc["tasks"][task].update(r)  # type: ignore[union-attr]
+            sj.write_text(json.dumps(doc, indent=1))
         if args.part == "register":
             sj = out / "strengths.json"
             doc = json.loads(sj.read_text())

@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 
 from .graph import ChebGraphLayer
 from .schedule import SCHEDULE
-from .tasks import NUM_TASKS, STRATEGIES
+from .tasks import NUM_TASKS, STRATEGIES, TASKS
 from .warp import warp
 
 INPUT_MULTIPLE = 8
@@ -144,6 +145,10 @@ class Encoder(nn.Module):
         r = cfg.corr_radius
         ncorr = (2 * r + 1) ** 2
         self.task_emb = nn.Embedding(NUM_TASKS * (len(STRATEGIES) if cfg.strategies else 1), cfg.task_dim)
+        # per graph task id: 1 = the network's own flow registers B, 0 = B is read as given. Not a
+        # trained weight: a per-task default chosen on validation (gate.choose_network_flow), set by
+        # FusionNet.set_network_flow and baked into the exported encoder graph
+        self.register_buffer("flow_gate", torch.ones(self.task_emb.num_embeddings), persistent=False)
         self.reg_a = RegBranch(cfg.task_dim, cfg.reg_width, cfg.desc)
         self.reg_b = RegBranch(cfg.task_dim, cfg.reg_width, cfg.desc)
         # two temperatures: one for the contrastive loss, a sharper one for reading out the flow
@@ -206,6 +211,7 @@ class Encoder(nn.Module):
         fl = self.films
         a, b = cond[:, 0:1], cond[:, 1:2]
         f8, logits, da, db = self.register(a, b, te.detach())
+        f8 = f8 * self.flow_gate[task].view(-1, 1, 1, 1)
         flow = F.interpolate(f8 * 8.0, scale_factor=8.0, mode="bilinear", align_corners=False)
         # registration learns only from its own losses (contrastive + end-point error), whatever
         # weights the fusion losses get; the fusion path reads its outputs without gradient
@@ -291,6 +297,23 @@ class FusionNet(nn.Module):
         self.cfg = cfg or ModelConfig()
         self.encoder = Encoder(self.cfg)
         self.denoiser = Denoiser(self.cfg)
+
+    def set_network_flow(self, off: Iterable[str]) -> None:
+        """Turns the network's own flow off (B read as given, by the composite and by the fusion path)
+        for the named tasks, under every strategy, and on for the others."""
+        names = set(off)
+        unknown = names - {t.name for t in TASKS}
+        if unknown:
+            raise ValueError(f"unknown task(s) {sorted(unknown)}; known: {', '.join(t.name for t in TASKS)}")
+        gate = self.encoder.flow_gate
+        gate.fill_(1.0)
+        for t in TASKS:
+            if t.name in names:
+                gate[t.id::NUM_TASKS] = 0.0
+
+    def network_flow_off(self) -> list[str]:
+        """The tasks whose network flow is off (``set_network_flow``)."""
+        return [t.name for t in TASKS if float(self.encoder.flow_gate[t.id]) == 0.0]
 
     def load_for_finetune(self, state: dict[str, torch.Tensor]) -> None:
         """Loads weights of a model with the same layers; a per-task embedding (one strategy per

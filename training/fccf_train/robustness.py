@@ -34,7 +34,7 @@ from scipy.ndimage import gaussian_filter
 
 from .degrade import random_deformation
 from .evaluate import list_pairs
-from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_registers
+from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers
 from .images import evaluator_grey, load_image
 from .infer import fuse_images
 from .metrics import qabf
@@ -279,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         model = load_model(args.checkpoint)
+        model.set_network_flow(read_network_flow(out / "strengths.json"))
         st, strat = read_defaults(out / "strengths.json")
         regs = read_registers(out / "strengths.json")
         if args.part == "diffusion":

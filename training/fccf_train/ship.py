@@ -24,7 +24,7 @@ import torch
 from .card import build_card, write_card
 from .evaluate import list_pairs
 from .export import OrtModel, check_parity, export_graphs, gflops, measure_speed
-from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults, read_registers
+from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers
 from .images import load_image
 from .model import FusionNet
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
@@ -98,6 +98,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         raise FileNotFoundError(f"{reports / 'strengths.json'}: run `python -m fccf_train.gate strengths` first")
     strengths, strategies = read_defaults(reports / "strengths.json")
     registers = read_registers(reports / "strengths.json")
+    model.set_network_flow(read_network_flow(reports / "strengths.json"))  # baked into the encoder graph
     graphs = export_graphs(model, out, name)
     size = graphs.encoder.path.stat().st_size + graphs.denoiser.path.stat().st_size
     if size > MAX_BYTES:

@@ -136,3 +136,24 @@ def test_lineage_follows_init_checkpoints_with_their_training_time(tmp_path: Pat
     assert [(c["step"], c["wall_minutes"]) for c in chain] == [(300, 2.0), (900, 10.0)]
     assert _lineage({}) == []
     assert _lineage({"init": str(tmp_path / "gone.pt")}) == [{"checkpoint": str(tmp_path / "gone.pt"), "wall_minutes": None}]
+
+
+def test_network_flow_gate_is_baked_into_the_encoder_graph(tmp_path: Path) -> None:
+    from fccf_train.tasks import task_by_name
+
+    torch.manual_seed(2)
+    model = FusionNet(ModelConfig()).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.set_network_flow(["MEF"])
+    graphs = export.export_graphs(model, tmp_path, "gated")
+    cond = (np.random.default_rng(0).random((2, 2, 32, 48), dtype=np.float32) * 2 - 1).astype(np.float32)
+    ids = np.array([task_by_name("MEF").id, task_by_name("VI-IR").id], dtype=np.int64)
+    got = export.ort_run(graphs.encoder.path, {"cond": cond, "task": ids})
+    with torch.no_grad():
+        ref = model.encoder(torch.from_numpy(cond), torch.from_numpy(ids))
+    assert float(np.abs(got["flow"][0]).max()) == 0.0 and float(np.abs(got["flow"][1]).max()) > 1e-3
+    assert float(np.abs(got["flow"] - ref[-1].numpy()).max()) <= 1e-4
+    card = build_card("gated", graphs, model, {t.name: 0.0 for t in TASKS}, 4, {}, {})
+    assert [t["name"] for t in card["tasks"] if not t["network_flow"]] == ["MEF"]  # type: ignore[index, union-attr]

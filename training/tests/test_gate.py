@@ -198,3 +198,30 @@ def test_registration_table_reports_the_true_field_ceiling(tmp_path: Path) -> No
     assert all(r["qabf_true_field"] > r["qabf_misaligned"] for r in rows)
     assert s["qabf_true_field_ratio"] == pytest.approx(s["qabf_true_field"] / s["qabf_aligned"])
     assert f"{s['qabf_true_field']:.3f} ({s['qabf_true_field_ratio']:.1%})" in registration_markdown({"VI-IR": res})
+
+
+def test_network_flow_default_follows_its_validation_rule_and_is_read_back(tmp_path: Path) -> None:
+    import json
+
+    from fccf_train.model import FusionNet
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(72, 64), pairs=30)
+    torch.manual_seed(0)
+    net = FusionNet().eval()
+    with torch.no_grad():  # a flow that moves B, so that turning it off changes the output
+        net.encoder.reg_gain.bias.fill_(1.0)
+        for p in net.encoder.refine.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    res = gate.choose_network_flow(net, root, 1, {"VI-IR": 0.0}, {"VI-IR": "max"}, log=lambda _: None, tasks=["VI-IR"])["VI-IR"]
+    on, off = res["network_flow_validation"]["on"], res["network_flow_validation"]["off"]
+    assert on["metrics"] != off["metrics"]
+    assert off["gain"] == pytest.approx(-gate.aligned_cost(on["metrics"], off["metrics"]))
+    key_on, key_off = (on["pass"], on["wins"]), (off["pass"], off["wins"])
+    want_off = key_off > key_on or (key_off == key_on and off["gain"] >= gate.MIN_FLOW_OFF_GAIN)
+    assert res["network_flow"] is (not want_off)
+    assert net.network_flow_off() == []  # the choice leaves the model as it found it
+    path = tmp_path / "strengths.json"
+    path.write_text(json.dumps({"tasks": {"VI-IR": {"network_flow": False}, "MFF": {"network_flow": True}, "MEF": {}}}))
+    assert gate.read_network_flow(path) == ["VI-IR"]

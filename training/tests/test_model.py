@@ -148,3 +148,28 @@ def test_bilinear_mask_head_has_no_4px_grid() -> None:
     assert bil < 0.1 * sub, (sub, bil)
     with pytest.raises(ValueError, match="mask_head"):
         FusionNet(ModelConfig(mask_head="nearest"))
+
+
+def test_network_flow_gate_reads_b_as_given_for_the_named_tasks() -> None:
+    from fccf_train.tasks import NUM_TASKS, task_by_name
+
+    torch.manual_seed(0)
+    m = FusionNet(ModelConfig(strategies=True)).eval()
+    with torch.no_grad():  # zero-initialised registration heads would give zero flow anyway
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    cond = torch.rand(2, 2, 32, 48) * 2 - 1
+    mff = task_by_name("MFF").id
+    with torch.no_grad():
+        flow_on = m.encoder(cond, torch.tensor([mff + NUM_TASKS, 0]))[3]
+        assert float(flow_on[0].abs().max()) > 1e-3 and float(flow_on[1].abs().max()) > 1e-3
+        m.set_network_flow(["MFF"])
+        _, comp, mask, flow = m.encoder(cond, torch.tensor([mff + NUM_TASKS, 0]))
+    assert float(flow[0].abs().max()) == 0.0 and torch.equal(flow[1], flow_on[1])
+    a, b = cond[:, :1], cond[:, 1:]
+    assert torch.allclose(comp[0], (mask * a + (1 - mask) * b)[0], atol=1e-5)
+    assert m.network_flow_off() == ["MFF"]
+    m.set_network_flow([])
+    assert m.network_flow_off() == []
+    with pytest.raises(ValueError, match="unknown task"):
+        m.set_network_flow(["MFFX"])
