@@ -325,7 +325,8 @@ def fusion_table(model: FusionNet, test_root: str | Path, strengths: dict[str, f
                 continue
             w = wins(mine, ref)
             verdict[method] = {"wins": w, "count": len(w), "needed": need, "pass": len(w) >= need}
-        out[t.name] = {"pairs": len(pairs), "strength": strengths[t.name], "strategy": strategy or t.strategy, "register": register, "metrics": mine, "verdict": verdict,
+        out[t.name] = {"pairs": len(pairs), "strength": strengths[t.name], "strategy": strategy or t.strategy, "register": register,
+                       "network_flow": t.name not in model.network_flow_off(), "metrics": mine, "verdict": verdict,
                        "seconds": round(time.time() - t0, 1)}
         log(f"{t.name}: " + ", ".join(f"{k} {v['count']}/8" for k, v in verdict.items()))
     return out
@@ -341,7 +342,9 @@ def fusion_markdown(res: dict[str, object]) -> str:
         v = r["verdict"]
         ok = all(x["pass"] for x in v.values())
         cells = [f"{v[m]['count']}/8" if m in v else "-" for m in GATE_RULES]
-        summary.append(f"| {task} | {r.get('strategy', '-')}{' + ' + str(r['register']) + ' registration' if r.get('register') else ''} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
+        how = r.get("strategy", "-") + (f" + {r['register']} registration" if r.get("register") else "")
+        how += ", network flow off" if r.get("network_flow") is False else ""
+        summary.append(f"| {task} | {how} | {r['strength']} | " + " | ".join(cells) + f" | {'yes' if ok else 'NO'} |")
     lines += summary + [""]
     for task, r in res.items():
         assert isinstance(r, dict)

@@ -225,3 +225,13 @@ def test_network_flow_default_follows_its_validation_rule_and_is_read_back(tmp_p
     path = tmp_path / "strengths.json"
     path.write_text(json.dumps({"tasks": {"VI-IR": {"network_flow": False}, "MFF": {"network_flow": True}, "MEF": {}}}))
     assert gate.read_network_flow(path) == ["VI-IR"]
+
+
+def test_fusion_markdown_names_the_defaults_of_each_row() -> None:
+    verdict = {m: {"count": 5, "pass": True, "needed": 4} for m in gate.GATE_RULES}
+    metrics = {m: 1.0 for m in gate.METRICS_GATE + ("AG",)}
+    rows = {"MFF": {"pairs": 2, "strategy": "max", "register": None, "network_flow": False, "strength": 0.0, "verdict": verdict, "metrics": metrics},
+            "PIF": {"pairs": 2, "strategy": "max", "register": "auto", "network_flow": True, "strength": 0.0, "verdict": verdict, "metrics": metrics}}
+    md = gate.fusion_markdown(rows)
+    assert "| MFF | max, network flow off | 0.0 |" in md
+    assert "| PIF | max + auto registration | 0.0 |" in md
