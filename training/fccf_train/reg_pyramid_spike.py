@@ -11,7 +11,7 @@ training misalignments and sensor noise; scored on validation pairs at full size
 misalignment family.
 
 Session 8 result (30 min, 1 thread, ~11 k steps of 8 crops): validation EPE reduction MEF 53%,
-MFF 57%, VI-NIR 32%, VI-IR 3%, MED 0-5% (PIF: 2 pairs, 1%); the shipped flow head: MFF 36%,
+MFF 56%, VI-NIR 31%, VI-IR 4%, MED 0-3% (PIF: 2 pairs, 2%); the shipped flow head: MFF 36%,
 MEF ~28%. Trained on MEF alone it reaches ~50% in 3 minutes: the mixture slows it, and the
 cross-modal tasks do not register at all.
 
