@@ -421,16 +421,11 @@ def main(argv: list[str] | None = None) -> int:
             regs = read_registers(out / "strengths.json")
             if args.part != "rl":  # the RL comparison is of the networks as trained
                 model.set_network_flow(read_network_flow(out / "strengths.json"))
-        if args.part == "flow":
+        choose = {"flow": choose_network_flow, "register": choose_registers}.get(args.part)
+        if choose is not None:  # per-task defaults chosen on validation, added to strengths.json
             sj = out / "strengths.json"
             doc = json.loads(sj.read_text())
-            for task, r in choose_network_flow(model, args.train, args.steps, st, strat, tasks=tasks).items():
-                doc["tasks"][task].update(r)  # type: ignore[union-attr]
-            sj.write_text(json.dumps(doc, indent=1))
-        if args.part == "register":
-            sj = out / "strengths.json"
-            doc = json.loads(sj.read_text())
-            for task, r in choose_registers(model, args.train, args.steps, st, strat, tasks=tasks).items():
+            for task, r in choose(model, args.train, args.steps, st, strat, tasks=tasks).items():
                 doc["tasks"][task].update(r)  # type: ignore[union-attr]
             sj.write_text(json.dumps(doc, indent=1))
         if args.part == "rl":

@@ -284,11 +284,17 @@ def _pre_register(a: Array, b: Array, only_if_moved: bool = False) -> tuple[Arra
     flow = torch.from_numpy(register_ngf(_luma01(a), _luma01(b)).astype(np.float32).astype(np.float64))
     if only_if_moved and not pre_registration_moves(flow):
         return None
-    x = torch.from_numpy(b.astype(np.float64))
-    x = x[None, None] if b.ndim == 2 else x.permute(2, 0, 1)[None]
-    # one resampling of B at full quality, clamped to the range (the engine's warpPlaneCubic + clamp)
-    y = warp_cubic(x, flow[None])[0].clamp(0.0, 255.0)
-    return (y[0] if b.ndim == 2 else y.permute(1, 2, 0)).numpy(), flow
+    return resample_cubic(b, flow), flow
+
+
+def resample_cubic(img: Array, flow: torch.Tensor) -> Array:
+    """img (HxW or HxWxC, 0..255) warped by flow [2,H,W] once at full quality (``warp_cubic``),
+    clamped to 0..255, unquantised (float64): the pre-registration's resampling of B, as the
+    engine's warpPlaneCubic + clamp."""
+    x = torch.from_numpy(img.astype(np.float64))
+    x = x[None, None] if img.ndim == 2 else x.permute(2, 0, 1)[None]
+    y = warp_cubic(x, flow.double()[None])[0].clamp(0.0, 255.0)
+    return (y[0] if img.ndim == 2 else y.permute(1, 2, 0)).numpy()
 
 
 AUTO_MIN_SHIFT_PX = 0.75

@@ -36,11 +36,11 @@ from .degrade import random_deformation
 from .evaluate import list_pairs
 from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers
 from .images import evaluator_grey, load_image
-from .infer import fuse_images
+from .infer import fuse_images, resample_cubic
 from .metrics import qabf
 from .model import FusionNet
 from .tasks import TASKS
-from .warp import warp, warp_cubic
+from .warp import warp
 
 NOISE_LEVELS = (0, 15, 25)
 REFINE_STRENGTHS = (0.05, 0.1, 0.2)
@@ -171,14 +171,6 @@ def _warp_image(img: np.ndarray, g: torch.Tensor) -> np.ndarray:
     return np.clip(np.round(y.numpy()), 0, 255).astype(np.uint8)
 
 
-def _unwarp_cubic(img: np.ndarray, flow: torch.Tensor) -> np.ndarray:
-    """img (uint8) resampled by flow [1,2,H,W] with the pre-registration's cubic warp, clamped, unquantised."""
-    x = torch.from_numpy(img.astype(np.float64))
-    x = x[None, None] if img.ndim == 2 else x.permute(2, 0, 1)[None]
-    y = warp_cubic(x, flow.double())[0].clamp(0.0, 255.0)
-    return (y[0] if img.ndim == 2 else y.permute(1, 2, 0)).numpy()
-
-
 def misalignment(h: int, w: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A smooth field g (training's affine + elastic family) rescaled so its largest displacement is
     U(4, 8) px, and its inverse (the flow the network must find) by the same fixed-point iteration."""
@@ -214,7 +206,7 @@ def registration_table(model: FusionNet, test_root: str, n_pairs: int, steps: in
             mis = fuse_images(model, a, b_mis, t.name, s, steps, seed=i, strategy=st, register=reg)
             # the ceiling: B_mis resampled back with the true field, as the pre-registration would with
             # zero registration error (what the misalignment's own resampling leaves recoverable)
-            b_true = _unwarp_cubic(b_mis, flow_true)
+            b_true = resample_cubic(b_mis, flow_true[0])
             ceiling = fuse_images(model, a, b_true, t.name, s, steps, seed=i, strategy=st)
             ft = flow_true[0].numpy()
             epe0 = float(np.mean(np.linalg.norm(ft, axis=0)))
