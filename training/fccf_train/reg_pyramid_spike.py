@@ -10,14 +10,15 @@ correlations, the residual one against the residual target), on the train split'
 training misalignments and sensor noise; scored on validation pairs at full size with the gate's
 misalignment family.
 
-Session 8 result (30 min, 1 thread, ~11 k steps of 8 crops): validation EPE reduction MEF 53%,
+Session 8 result (11 000 steps of 8 crops, 29 min on 1 thread): validation EPE reduction MEF 53%,
 MFF 56%, VI-NIR 31%, VI-IR 4%, MED 0-3% (PIF: 2 pairs, 2%); the shipped flow head: MFF 36%,
 MEF ~28%. Trained on MEF alone it reaches ~50% in 3 minutes: the mixture slows it, and the
 cross-modal tasks do not register at all.
 
-CLI (writes training/reports/reg-pyramid-spike.json)::
+CLI (writes training/reports/reg-pyramid-spike.json; the recorded run, bounded by steps so it does
+not depend on the host's speed)::
 
-    /usr/bin/python3 -m fccf_train.reg_pyramid_spike --minutes 30
+    /usr/bin/python3 -m fccf_train.reg_pyramid_spike --minutes 90 --steps 11000
 """
 from __future__ import annotations
 
