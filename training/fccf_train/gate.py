@@ -27,10 +27,10 @@ import torch
 
 from .evaluate import Pair, baseline, list_pairs, score_pair
 from .images import load_image
-from .infer import fuse_images
+from .infer import auto_registers, fuse_images
 from .metrics import METRICS_GATE
 from .model import FusionNet, ModelConfig
-from .split import validation_names
+from .split import set_min_pairs, validation_names
 from .tasks import STRATEGIES, TASKS, task_by_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +53,21 @@ def load_model(path: str | Path, use_ema: bool = True) -> FusionNet:
     model = FusionNet(ModelConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["ema"] if use_ema and ck.get("ema") is not None else ck["model"])
     return model.eval()
+
+
+def use_checkpoint_split(paths: list[str]) -> int:
+    """Apply the validation split the checkpoints were trained with (``--val-min``, recorded in their
+    args; 0 before it existed) and return it; checkpoints trained on different splits are refused,
+    since one split cannot be held out from all of them."""
+    got = set()
+    for path in paths:
+        ck = torch.load(Path(path), map_location="cpu") if Path(path).is_file() else {}
+        got.add(int((ck.get("args") or {}).get("val_min", 0) or 0))
+    if len(got) > 1:
+        raise ValueError(f"the checkpoints were trained with different validation splits (--val-min {sorted(got)}); compare runs of one split")
+    n = got.pop() if got else 0
+    set_min_pairs(n)
+    return n
 
 
 def reference_rows(path: Path = REFERENCE) -> dict[str, dict[str, dict[str, float]]]:
@@ -84,6 +99,13 @@ def validation_pairs(root: str | Path, task: str) -> list[Pair]:
     pairs = list_pairs(root, task)
     val = validation_names(task, [p.name for p in pairs])
     return [p for p in pairs if p.name in val]
+
+
+def training_pairs(root: str | Path, task: str) -> list[Pair]:
+    """The pairs of one task under a training root that are not in its validation split."""
+    pairs = list_pairs(root, task)
+    val = validation_names(task, [p.name for p in pairs])
+    return [p for p in pairs if p.name not in val]
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -223,6 +245,25 @@ def aligned_cost(off: dict[str, float], on: dict[str, float]) -> float:
     return float(np.mean([(off[k] - on[k]) / max(abs(off[k]), 1e-9) for k in METRICS_GATE]))
 
 
+def auto_cost(model: FusionNet, train_root: str | Path, task: str, strength: float, steps: int, strategy: str,
+              fallback: bool = True) -> tuple[float, str, list[str]]:
+    """``aligned_cost`` of ``register="auto"`` against none, measured on the pairs where auto resamples B
+    (``infer.auto_registers``), since on the others both outputs are the same bytes: the validation
+    pairs where it acts; with none of those and ``fallback``, the training pairs where it acts (the
+    network has seen them, but both sides of the comparison use the same network on the same pair);
+    0 when it acts on none of the pairs searched. Returns (cost, the split the pairs came from, their
+    names): ("validation" | "training", names) or, when it acts nowhere, (the last split searched, [])."""
+    splits = ["validation", "training"] if fallback else ["validation"]
+    for split in splits:
+        pairs = validation_pairs(train_root, task) if split == "validation" else training_pairs(train_root, task)
+        acting = [p for p in pairs if auto_registers(load_image(p.path_a), load_image(p.path_b))]
+        if acting:
+            off = evaluate_model(model, acting, strength, steps, strategy=strategy)
+            on = evaluate_model(model, acting, strength, steps, strategy=strategy, register="auto")
+            return aligned_cost(off, on), split, [p.name for p in acting]
+    return 0.0, splits[-1], []
+
+
 def choose_registers(model: FusionNet, train_root: str | Path, steps: int, strengths: dict[str, float],
                      strategies: dict[str, str], log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Per task, on the validation split: whether the classical pre-registration becomes the default,
@@ -231,9 +272,11 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
     makes them) by at least 10 points more than the network alone, and must not lose fusion quality
     on the pairs as given: neither the gate-count pass nor the total wins against the validation mean
     and max rules (at the task's default strategy and strength) may drop, and the eight gate metrics
-    may fall by at most ``MAX_ALIGNED_COST`` on average (relative). The counts alone tie too easily on
-    a few validation pairs, and a default that resamples B must not cost users whose pairs are
-    already aligned. Of two modes that qualify, the one with the larger EPE reduction wins."""
+    may fall by at most ``MAX_ALIGNED_COST`` on average (relative) on the pairs the mode changes:
+    every validation pair for ``ngf``, the pairs where it acts for ``auto`` (``auto_cost``; a cost
+    averaged over pairs it leaves alone, or measured on none, says nothing). The counts alone tie
+    too easily on a few validation pairs, and a default that resamples B must not cost users whose
+    pairs are already aligned. Of two modes that qualify, the one with the larger EPE reduction wins."""
     from .robustness import _warp_image, misalignment  # robustness imports this module
 
     out: dict[str, object] = {}
@@ -261,14 +304,19 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
         for mode in ("ngf", "auto"):
             on = row[mode]
             assert isinstance(on, dict)
-            on["aligned_cost"] = cost = aligned_cost(off["metrics"], on["metrics"])
-            ok = (on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
-                  and cost <= MAX_ALIGNED_COST)
+            counts_ok = on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
+            if mode == "ngf":
+                cost, where, names = aligned_cost(off["metrics"], on["metrics"]), "validation", [p.name for p in pairs]
+            else:  # the training pairs are searched only when the choice depends on them
+                cost, where, names = auto_cost(model, train_root, t.name, s, steps, st, fallback=counts_ok)
+            on["aligned_cost"], on["cost_pairs"] = cost, {"split": where, "names": names}
+            ok = counts_ok and cost <= MAX_ALIGNED_COST
             # of two that qualify, the one that removes more of the misalignment
             if ok and (best is None or on["epe_reduction"] > row[best]["epe_reduction"]):  # type: ignore[index]
                 best = mode
             log(f"{t.name}: {mode} {'qualifies' if ok else 'does not qualify'} (EPE reduction {off['epe_reduction']:.0%} -> "
-                f"{on['epe_reduction']:.0%}, wins {off['wins']} -> {on['wins']}, pass {off['pass']} -> {on['pass']}, aligned cost {cost:+.1%})")
+                f"{on['epe_reduction']:.0%}, wins {off['wins']} -> {on['wins']}, pass {off['pass']} -> {on['pass']}, aligned cost {cost:+.1%} "
+                f"on {len(names)} {where} pairs)")
         out[t.name] = {"register": best, "validation": row}
         log(f"{t.name}: register {best or 'none'}")
     return out
@@ -408,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tasks = args.tasks.split(",") if args.tasks else None
     try:
+        use_checkpoint_split(args.checkpoint.split(",") + ([args.compare] if args.compare else []))
         if args.part == "select":
             res = select_checkpoint(args.checkpoint.split(","), args.train, tasks=tasks, require_strategies=args.require_strategies)
             (out / "selection.json").write_text(json.dumps(res, indent=1))

@@ -278,10 +278,15 @@ def _luma01(x: Array) -> Array:
     return luma(p).astype(np.float32).astype(np.float64)
 
 
+def _ngf_flow(a: Array, b: Array) -> torch.Tensor:
+    """The classical pre-registration's flow [2,H,W] of B onto A (float32 values, as the engine's)."""
+    return torch.from_numpy(register_ngf(_luma01(a), _luma01(b)).astype(np.float32).astype(np.float64))
+
+
 def _pre_register(a: Array, b: Array, only_if_moved: bool = False) -> tuple[Array, torch.Tensor] | None:
     """B (0..255, float64, unquantised) warped onto A by the NGF flow, and that flow [2,H,W]; with
     ``only_if_moved``, None when the flow is too small to resample B for (``pre_registration_moves``)."""
-    flow = torch.from_numpy(register_ngf(_luma01(a), _luma01(b)).astype(np.float32).astype(np.float64))
+    flow = _ngf_flow(a, b)
     if only_if_moved and not pre_registration_moves(flow):
         return None
     return resample_cubic(b, flow), flow
@@ -308,6 +313,12 @@ def pre_registration_moves(flow: torch.Tensor) -> bool:
     it is, so aligned pairs fuse exactly as without registration."""
     mag = torch.sqrt(flow[0] * flow[0] + flow[1] * flow[1])
     return float(mag.sum()) / mag.numel() >= AUTO_MIN_SHIFT_PX
+
+
+def auto_registers(a: Array, b: Array) -> bool:
+    """Whether ``register="auto"`` resamples B for this pair (decoded, 0..255), i.e. whether its
+    output can differ from ``register=None``."""
+    return pre_registration_moves(_ngf_flow(a, b))
 
 
 def _compose_flows(net: torch.Tensor, pre: torch.Tensor | None) -> torch.Tensor:

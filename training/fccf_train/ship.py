@@ -156,9 +156,10 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         "weights": "EMA",
         "step": ck.get("step"),
         "wall_minutes": round(_elapsed(checkpoint, ck) / 60, 1),
-        "data": "../shared/data/train, all 8 tasks (validation split held out: fccf_train.split, sha256 of <TASK>/<name> mod 100 < 10)",
+        "data": "../shared/data/train, all 8 tasks (validation split held out: fccf_train.split, sha256 of <TASK>/<name> mod 100 < 10"
+                + (f", topped up to min({args['val_min']}, a fifth of the task) per task)" if args.get("val_min") else ")"),
         "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
-        "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset", "mask_target", "focus_weight") if k in args},
+        "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset", "val_min", "mask_target", "focus_weight") if k in args},
     }
     lineage = _lineage(args)
     if lineage:

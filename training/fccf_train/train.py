@@ -28,6 +28,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .data import CropSampler, DataError, list_pairs
+from .split import set_min_pairs
 from .model import FusionNet, ModelConfig, count_params
 from .plots import plot_curves, plot_rl
 from .rl import RLWeighting
@@ -70,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", default=None,
                    help="start from this checkpoint's EMA weights (fine-tuning: fresh optimiser, schedule and step count)")
     p.add_argument("--subset", choices=["train", "all"], default="train", help="'train' holds out the validation split")
+    p.add_argument("--val-min", type=int, default=0,
+                   help="validation pairs per task at least min(N, a fifth of the task) (split.set_min_pairs); 0 = the 10%% rule")
     return p.parse_args(argv)
 
 
@@ -94,6 +97,7 @@ class Run:
         self.out = args.out or os.path.join(RUNS_DIR, args.name)
         os.makedirs(self.out, exist_ok=True)
         tasks = args.tasks.split(",") if args.tasks else None
+        set_min_pairs(getattr(args, "val_min", 0))
         pairs = list_pairs(args.data, args.subset, tasks)
         self.sampler = CropSampler(pairs, args.crop, seed=args.seed * 1000 + self.rank)
         val_pairs = list_pairs(args.data, "val", tasks) if args.subset == "train" else pairs

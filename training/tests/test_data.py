@@ -30,6 +30,29 @@ def test_split_is_stable_and_disjoint() -> None:
     assert len(validation_names("MEF", ["a", "b", "c", "d"])) >= 1
 
 
+def test_split_top_up_extends_the_percentage_split_in_hash_order() -> None:
+    from fccf_train.split import VAL_PERCENT, pair_hash, set_min_pairs
+
+    names = [f"c{i:04d}" for i in range(40)]
+    base = validation_names("VI-NIR", names)
+    try:
+        set_min_pairs(16)
+        big = validation_names("VI-NIR", names)
+        assert base < big and len(big) == 40 // 5  # capped at a fifth of the task
+        order = sorted(names, key=lambda n: (pair_hash("VI-NIR", n) % 100, pair_hash("VI-NIR", n)))
+        assert big == set(order[: len(big)])  # the lowest hash buckets, as the percentage rule picks
+        assert all(pair_hash("VI-NIR", n) % 100 < VAL_PERCENT for n in base)
+        many = [f"m{i:04d}" for i in range(300)]
+        set_min_pairs(0)
+        ten = validation_names("MED-SPECT", many)
+        set_min_pairs(16)
+        assert validation_names("MED-SPECT", many) == ten  # large tasks already hold more than 16
+        with pytest.raises(ValueError, match=">= 0"):
+            set_min_pairs(-1)
+    finally:
+        set_min_pairs(0)
+
+
 def test_ycbcr_known_values_and_roundtrip() -> None:
     rgb = np.array([[[255, 0, 0], [255, 255, 255], [0, 0, 0]]], dtype=np.float64)
     ycc = rgb_to_ycbcr(rgb, channel_axis=-1)

@@ -168,7 +168,9 @@ def test_register_default_is_chosen_by_its_validation_rule_and_read_back(tmp_pat
     qualified = []
     for mode in ("ngf", "auto"):
         on = res["validation"][mode]
-        assert on["aligned_cost"] == pytest.approx(gate.aligned_cost(off["metrics"], on["metrics"]))
+        if mode == "ngf":  # ngf changes every pair; auto only those where it acts (auto_cost)
+            assert on["aligned_cost"] == pytest.approx(gate.aligned_cost(off["metrics"], on["metrics"]))
+            assert on["cost_pairs"]["split"] == "validation" and len(on["cost_pairs"]["names"]) == len(gate.validation_pairs(root, "VI-IR"))
         if (on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
                 and on["aligned_cost"] <= gate.MAX_ALIGNED_COST):
             qualified.append((on["epe_reduction"], mode))
@@ -235,3 +237,70 @@ def test_fusion_markdown_names_the_defaults_of_each_row() -> None:
     md = gate.fusion_markdown(rows)
     assert "| MFF | max, network flow off | 0.0 |" in md
     assert "| PIF | max + auto registration | 0.0 |" in md
+
+
+def _same_content_root(root: Path, shift: dict[str, tuple[int, int]], n: int = 12) -> list[str]:
+    """MEF pairs of one smooth texture each (B = a brighter copy of A), B rolled by ``shift[name]``."""
+    from PIL import Image
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(5)
+    for d in ("under", "over"):
+        (root / "MEF" / d).mkdir(parents=True, exist_ok=True)
+    names = [f"q{i:02d}" for i in range(n)]
+    for name in names:
+        tex = gaussian_filter(rng.normal(0, 1, (64, 72)), 2.5)
+        a = np.clip(110 + 400 * tex, 10, 245)
+        b = np.roll(np.clip(0.8 * a + 40, 0, 255), shift.get(name, (0, 0)), (0, 1))
+        for d, img in (("under", a), ("over", b)):
+            Image.fromarray(np.repeat(img[..., None], 3, -1).astype(np.uint8)).save(root / "MEF" / d / f"{name}.png")
+    return names
+
+
+def test_auto_cost_is_measured_on_the_pairs_where_auto_acts(tmp_path: Path) -> None:
+    from fccf_train.model import FusionNet
+    from fccf_train.split import validation_names
+
+    torch.manual_seed(0)
+    net = FusionNet().eval()
+    names = _same_content_root(tmp_path / "aligned", {})
+    val = sorted(validation_names("MEF", names))
+    train = [n for n in names if n not in val]
+    assert val and train
+    # aligned pairs: auto leaves every B alone, so it costs nothing, wherever it is searched
+    assert gate.auto_cost(net, tmp_path / "aligned", "MEF", 0.0, 1, "mean") == (0.0, "training", [])
+    assert gate.auto_cost(net, tmp_path / "aligned", "MEF", 0.0, 1, "mean", fallback=False) == (0.0, "validation", [])
+    # one moved training pair and none in validation: the cost comes from that pair alone
+    root = tmp_path / "moved-train"
+    _same_content_root(root, {train[3]: (3, -2)})
+    cost, split, got = gate.auto_cost(net, root, "MEF", 0.0, 1, "mean")
+    assert (split, got) == ("training", [train[3]])
+    pair = [p for p in gate.training_pairs(root, "MEF") if p.name == train[3]]
+    want = gate.aligned_cost(gate.evaluate_model(net, pair, 0.0, 1, strategy="mean"),
+                             gate.evaluate_model(net, pair, 0.0, 1, strategy="mean", register="auto"))
+    assert cost == pytest.approx(want) and cost != 0.0
+    assert gate.auto_cost(net, root, "MEF", 0.0, 1, "mean", fallback=False) == (0.0, "validation", [])
+    # a moved validation pair is the evidence, the training pairs are not searched
+    root = tmp_path / "moved-val"
+    _same_content_root(root, {val[0]: (-3, 2), train[3]: (3, -2)})
+    assert gate.auto_cost(net, root, "MEF", 0.0, 1, "mean")[1:] == ("validation", [val[0]])
+
+
+def test_gate_applies_the_split_its_checkpoints_were_trained_with(tmp_path: Path) -> None:
+    from fccf_train import split
+
+    paths = []
+    for i, val_min in enumerate((16, 16, 0)):
+        paths.append(str(tmp_path / f"c{i}.pt"))
+        torch.save({"args": {"val_min": val_min}}, paths[-1])
+    torch.save({"args": {"steps": 3}}, tmp_path / "old.pt")  # before --val-min: the 10% rule
+    names = [f"c{i:04d}" for i in range(40)]
+    try:
+        assert gate.use_checkpoint_split(paths[:2]) == 16
+        assert len(split.validation_names("VI-NIR", names)) == 8
+        assert gate.use_checkpoint_split([str(tmp_path / "old.pt")]) == 0
+        assert len(split.validation_names("VI-NIR", names)) < 8
+        with pytest.raises(ValueError, match="different validation splits"):
+            gate.use_checkpoint_split(paths)
+    finally:
+        split.set_min_pairs(0)
