@@ -43,9 +43,10 @@ PARITY_CASES = (
 )
 
 
-# cases run with the classical pre-registration (infer.fuse_images register="ngf"): a crop big enough
-# for its 1/4-resolution level
-REGISTER_CASES = (("MFF", 1, 100, 100, 96, 128, 0.0, 4, 6),)
+# cases run with a classical pre-registration whatever the card's default (infer.fuse_images
+# register=...; the same fields, then the mode), so engines test both modes against the reference:
+# a crop big enough for the 1/4-resolution level, and the MEF case with "auto"
+REGISTER_CASES = (("MFF", 1, 100, 100, 96, 128, 0.0, 4, 6, "ngf"), ("MEF", 2, 60, 100, 30, 45, None, 4, 4, "auto"))
 
 
 def _elapsed(path: Path, ck: dict[str, object]) -> float:
@@ -137,10 +138,12 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if model.cfg.strategies:
         first = PARITY_CASES[0]
         runs.append((first, next(x for x in STRATEGIES if x != strategies[first[0]])))
-    all_runs = [(c, st, registers[c[0]]) for c, st in runs] + [(c, strategies[c[0]], "ngf") for c in REGISTER_CASES]
+    all_runs = [(c, st, registers[c[0]]) for c, st in runs] + [(c[:-1], strategies[c[0]], c[-1]) for c in REGISTER_CASES]
     for (task, idx, y, x, h, w, s, n_steps, seed), strategy, register in all_runs:
-        cases.append(write_parity_case(model, pdir, task, idx, (y, x, h, w), strengths[task] if s is None else s,
-                                       n_steps, seed, strategy, register))
+        cid = write_parity_case(model, pdir, task, idx, (y, x, h, w), strengths[task] if s is None else s,
+                                n_steps, seed, strategy, register)
+        if cid not in cases:  # a register case may repeat a default one
+            cases.append(cid)
     # the fixtures must be reachable by an ONNX engine: replay them on the exported graphs
     ort_model = OrtModel(graphs, model.cfg)
     replay = {cid: replay_case(ort_model, pdir / cid) for cid in cases}
