@@ -101,6 +101,7 @@ class Run:
         pairs = list_pairs(args.data, args.subset, tasks)
         self.sampler = CropSampler(pairs, args.crop, seed=args.seed * 1000 + self.rank)
         val_pairs = list_pairs(args.data, "val", tasks) if args.subset == "train" else pairs
+        self.n_pairs = (len(pairs), len(val_pairs) if args.subset == "train" else 0)
         vs = CropSampler(val_pairs, args.crop, seed=12345)
         self.val_batches = [vs.batch(args.batch) for _ in range(4)]
         torch.manual_seed(args.seed)
@@ -207,7 +208,8 @@ class Run:
     def train(self) -> None:
         args = self.args
         self.log(f"start: {count_params(self.net.encoder)} encoder + {count_params(self.net.denoiser)} denoiser "
-                 f"params, world {self.world}, weighting {args.weighting}, step {self.step}/{args.steps}")
+                 f"params, world {self.world}, weighting {args.weighting}, step {self.step}/{args.steps}, "
+                 f"{self.n_pairs[0]} training pairs, {self.n_pairs[1]} held out (--val-min {getattr(args, 'val_min', 0)})")
         t_last_ck = time.time()
         t0 = time.time() - self.elapsed
         ema_decay = 0.998

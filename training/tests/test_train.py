@@ -104,6 +104,27 @@ def test_two_steps_then_resume(tmp_path) -> None:
     assert traj["terms"] == list(TERMS) and len(traj["trajectory"]) >= 1
 
 
+def test_val_min_holds_out_more_pairs_and_is_recorded(tmp_path) -> None:
+    from fccf_train import split
+
+    root = write_tiny_dataset(str(tmp_path / "data"), pairs=30)
+    common = [c for c in COMMON if c not in ("--subset", "all")]
+    held = {}
+    try:
+        for n in (0, 16):
+            out = str(tmp_path / f"run{n}")
+            assert main(["--data", root, "--out", out, "--weighting", "fixed", "--steps", "1", "--val-min", str(n), *common]) == 0
+            assert torch.load(os.path.join(out, "checkpoint.pt"))["args"]["val_min"] == n
+            line = next(x for x in open(os.path.join(out, "log.txt")) if "start:" in x)
+            train, val = (int(line.split(f" {k}")[0].rsplit(" ", 1)[1]) for k in ("training pairs", "held out"))
+            assert train + val == 60  # two tasks of 30 pairs
+            held[n] = val
+    finally:
+        split.set_min_pairs(0)
+    # 30 pairs per task: the 10% rule holds out 1-5, --val-min 16 tops each task up to a fifth (6)
+    assert held[0] < held[16] == 12
+
+
 def test_fixed_weighting_is_reproducible(tmp_path) -> None:
     root = write_tiny_dataset(str(tmp_path / "data"))
     outs = []
