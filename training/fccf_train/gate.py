@@ -405,6 +405,38 @@ def fusion_markdown(res: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def defaults_markdown(rows: dict[str, dict[str, object]]) -> str:
+    """The per-task defaults of a strengths.json (``choose_strengths`` / ``_network_flow`` /
+    ``_registers``) with the validation evidence for each, as one table."""
+    lines = ["## Defaults chosen on the validation split (`reports/strengths.json`)", "",
+             "Register candidates: EPE reduction on synthetic misalignments, gate wins on the pairs as given "
+             "(none first), mean metric cost on the pairs the mode changes (`gate.auto_cost`).", "",
+             "| task | validation pairs | strategy | strength | network flow | none | ngf | auto | register |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def cand(v: dict[str, object]) -> str:
+        out = f"{v['epe_reduction']:.0%}, {v['wins']} wins"
+        if "aligned_cost" in v:
+            where = v.get("cost_pairs") or {}
+            assert isinstance(where, dict)
+            n = len(where.get("names", []))
+            out += f", cost {v['aligned_cost']:+.1%} on {n} {where.get('split', 'validation')} pairs"
+        return out
+
+    for task, r in rows.items():
+        flow = r.get("network_flow")
+        fv = r.get("network_flow_validation") or {}
+        assert isinstance(fv, dict)
+        flow_cell = "-" if flow is None else ("on" if flow else "off") + (
+            f" (wins {fv['on']['wins']} -> {fv['off']['wins']} without it)" if fv else "")
+        val = r.get("validation") or {}
+        assert isinstance(val, dict)
+        regs = [cand(val[m]) if m in val else "-" for m in ("none", "ngf", "auto")]
+        lines.append(f"| {task} | {r.get('validation_pairs', '-')} | {r.get('strategy', '-')} | {r.get('strength', '-')} | {flow_cell} | "
+                     + " | ".join(regs) + f" | {r.get('register') or 'none'} |")
+    return "\n".join(lines)
+
+
 def rl_comparison(models: dict[str, FusionNet], test_root: str | Path, strengths: dict[str, float], steps: int, log=print,  # type: ignore[no-untyped-def]
                   strategies: dict[str, str] | None = None) -> dict[str, object]:
     """Test-split metrics of several checkpoints (e.g. RL vs fixed loss weights) at the same strategies and strengths,
@@ -477,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
             for task, r in choose(model, args.train, args.steps, st, strat, tasks=tasks).items():
                 doc["tasks"][task].update(r)  # type: ignore[union-attr]
             sj.write_text(json.dumps(doc, indent=1))
+        if args.part in ("strengths", "flow", "register"):
+            (out / "defaults.md").write_text(defaults_markdown(json.loads((out / "strengths.json").read_text())["tasks"]) + "\n")
         if args.part == "rl":
             if not args.compare:
                 raise ValueError("rl: pass --compare <fixed-weight checkpoint>")

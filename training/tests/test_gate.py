@@ -304,3 +304,18 @@ def test_gate_applies_the_split_its_checkpoints_were_trained_with(tmp_path: Path
             gate.use_checkpoint_split(paths)
     finally:
         split.set_min_pairs(0)
+
+
+def test_defaults_table_shows_each_choice_with_its_evidence() -> None:
+    rows = {
+        "MEF": {"strength": 0.0, "strategy": "max", "validation_pairs": 8, "register": None, "network_flow": False,
+                "network_flow_validation": {"on": {"wins": 9}, "off": {"wins": 11}},
+                "validation": {"none": {"epe_reduction": 0.0, "wins": 11},
+                               "ngf": {"epe_reduction": 0.8, "wins": 9, "aligned_cost": -0.13, "cost_pairs": {"split": "validation", "names": ["a"] * 8}},
+                               "auto": {"epe_reduction": 0.8, "wins": 11, "aligned_cost": 0.026, "cost_pairs": {"split": "training", "names": ["b"] * 10}}}},
+        "PIF": {"strength": 0.1, "strategy": "mean", "validation_pairs": 2, "register": "auto"},
+    }
+    md = gate.defaults_markdown(rows).splitlines()
+    assert md[-2] == ("| MEF | 8 | max | 0.0 | off (wins 9 -> 11 without it) | 0%, 11 wins | 80%, 9 wins, cost -13.0% on 8 validation pairs"
+                      " | 80%, 11 wins, cost +2.6% on 10 training pairs | none |")
+    assert md[-1] == "| PIF | 2 | mean | 0.1 | - | - | - | - | auto |"
