@@ -406,8 +406,8 @@ def fusion_markdown(res: dict[str, object]) -> str:
 
 
 def defaults_markdown(rows: dict[str, dict[str, object]]) -> str:
-    """The per-task defaults of a strengths.json (``choose_strengths`` / ``_network_flow`` /
-    ``_registers``) with the validation evidence for each, as one table."""
+    """The per-task defaults of a strengths.json (``choose_strengths``, ``choose_network_flow``,
+    ``choose_registers``) with the validation evidence for each, as one table."""
     lines = ["## Defaults chosen on the validation split (`reports/strengths.json`)", "",
              "Register candidates: EPE reduction on synthetic misalignments, gate wins on the pairs as given "
              "(none first), mean metric cost on the pairs the mode changes (`gate.auto_cost`).", "",
