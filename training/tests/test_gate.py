@@ -143,12 +143,17 @@ def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) 
         gate.read_defaults(tmp_path / "missing.json")
 
 
-def test_aligned_cost_is_the_mean_relative_fall() -> None:
+def test_aligned_cost_is_the_median_relative_fall() -> None:
     off = {m: 2.0 for m in METRICS_GATE}
     assert gate.aligned_cost(off, off) == 0.0
-    # one metric of eight halves: 50% / 8 on average; a gain counts against the falls
-    assert gate.aligned_cost(off, dict(off, MI=1.0)) == pytest.approx(0.0625)
-    assert gate.aligned_cost(off, dict(off, MI=1.0, SF=3.0)) == pytest.approx(0.0)
+    # one metric of eight halving moves the median of the falls not at all; five falling 10% do
+    assert gate.aligned_cost(off, dict(off, MI=1.0)) == 0.0
+    assert gate.aligned_cost(off, {m: 1.8 if i < 5 else 2.0 for i, m in enumerate(METRICS_GATE)}) == pytest.approx(0.1)
+    # a metric near zero doubling (SCD 0.15 -> 0.37) no longer outweighs four real falls
+    near = dict(off, SCD=0.15)
+    got = dict(near, SCD=0.37, MI=1.2, VIF=1.1, Qabf=1.3, SSIM=1.5)
+    assert gate.aligned_cost(near, got) == pytest.approx(np.median([0, 0, 0, 0.4, -1.4667, 0.45, 0.35, 0.25]), abs=1e-3)
+    assert gate.aligned_cost(near, got) > 0.1
 
 
 def test_register_default_is_chosen_by_its_validation_rule_and_read_back(tmp_path: Path) -> None:
