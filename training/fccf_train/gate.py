@@ -352,7 +352,7 @@ def choose_network_flow(model: FusionNet, train_root: str | Path, steps: int, st
             off_["gain"] = gain
             out[t.name] = {"network_flow": flow_on, "network_flow_validation": row}
             log(f"{t.name}: network flow {'on' if flow_on else 'off'} (wins {on['wins']} -> {off_['wins']} without it, "
-                f"pass {on['pass']} -> {off_['pass']}, mean metric change {gain:+.1%})")
+                f"pass {on['pass']} -> {off_['pass']}, median metric change {gain:+.1%})")
     finally:
         model.set_network_flow(before)
     return out
