@@ -412,7 +412,7 @@ def defaults_markdown(rows: dict[str, dict[str, object]]) -> str:
     ``choose_registers``) with the validation evidence for each, as one table."""
     lines = ["## Defaults chosen on the validation split (`reports/strengths.json`)", "",
              "Register candidates: EPE reduction on synthetic misalignments, gate wins on the pairs as given "
-             "(none first), mean metric cost on the pairs the mode changes (`gate.auto_cost`).", "",
+             "(none first), median relative fall of the eight metrics on the pairs the mode changes (`gate.aligned_cost`, `gate.auto_cost`).", "",
              "| task | validation pairs | strategy | strength | network flow | none | ngf | auto | register |",
              "|---|---|---|---|---|---|---|---|---|"]
 
