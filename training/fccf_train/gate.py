@@ -95,17 +95,20 @@ def wins(mine: dict[str, float], ref: dict[str, float]) -> list[str]:
     return [m for m in METRICS_GATE if mine[m] > ref[m]]
 
 
-def validation_pairs(root: str | Path, task: str) -> list[Pair]:
+def _split_pairs(root: str | Path, task: str, held_out: bool) -> list[Pair]:
     pairs = list_pairs(root, task)
     val = validation_names(task, [p.name for p in pairs])
-    return [p for p in pairs if p.name in val]
+    return [p for p in pairs if (p.name in val) == held_out]
+
+
+def validation_pairs(root: str | Path, task: str) -> list[Pair]:
+    """The pairs of one task under a training root that form its validation split."""
+    return _split_pairs(root, task, held_out=True)
 
 
 def training_pairs(root: str | Path, task: str) -> list[Pair]:
     """The pairs of one task under a training root that are not in its validation split."""
-    pairs = list_pairs(root, task)
-    val = validation_names(task, [p.name for p in pairs])
-    return [p for p in pairs if p.name not in val]
+    return _split_pairs(root, task, held_out=False)
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -97,7 +97,7 @@ class Run:
         self.out = args.out or os.path.join(RUNS_DIR, args.name)
         os.makedirs(self.out, exist_ok=True)
         tasks = args.tasks.split(",") if args.tasks else None
-        set_min_pairs(getattr(args, "val_min", 0))
+        set_min_pairs(args.val_min)
         pairs = list_pairs(args.data, args.subset, tasks)
         self.sampler = CropSampler(pairs, args.crop, seed=args.seed * 1000 + self.rank)
         val_pairs = list_pairs(args.data, "val", tasks) if args.subset == "train" else pairs
@@ -209,7 +209,7 @@ class Run:
         args = self.args
         self.log(f"start: {count_params(self.net.encoder)} encoder + {count_params(self.net.denoiser)} denoiser "
                  f"params, world {self.world}, weighting {args.weighting}, step {self.step}/{args.steps}, "
-                 f"{self.n_pairs[0]} training pairs, {self.n_pairs[1]} held out (--val-min {getattr(args, 'val_min', 0)})")
+                 f"{self.n_pairs[0]} training pairs, {self.n_pairs[1]} held out (--val-min {args.val_min})")
         t_last_ck = time.time()
         t0 = time.time() - self.elapsed
         ema_decay = 0.998
