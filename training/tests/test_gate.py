@@ -324,3 +324,52 @@ def test_defaults_table_shows_each_choice_with_its_evidence() -> None:
     assert md[-2] == ("| MEF | 8 | max | 0.0 | off (wins 9 -> 11 without it) | 0%, 11 wins | 80%, 9 wins, cost -13.0% on 8 validation pairs"
                       " | 80%, 11 wins, cost +2.6% on 10 training pairs | none |")
     assert md[-1] == "| PIF | 2 | mean | 0.1 | - | - | - | - | auto |"
+
+
+def test_compare_scores_both_models_at_their_defaults_on_the_candidates_split(tmp_path: Path) -> None:
+    import json
+
+    from fccf_train import compare, split
+    from fccf_train.model import FusionNet, ModelConfig
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(72, 64), pairs=30)
+    torch.manual_seed(0)
+    nets = {"new": FusionNet(ModelConfig(strategies=True)).eval(), "old": FusionNet(ModelConfig(strategies=True)).eval()}
+    with torch.no_grad():  # the two models differ, so their scores can
+        nets["old"].encoder.task_emb.weight += 0.5
+    for label, val_min in (("new", 10), ("old", 0)):
+        n = nets[label]
+        torch.save({"model": n.state_dict(), "ema": n.state_dict(), "config": n.cfg.to_dict(), "args": {"val_min": val_min}},
+                   tmp_path / f"{label}.pt")
+    defaults = {"new": {"strength": 0.0, "strategy": "mean", "network_flow": False}, "old": {"strength": 0.1, "strategy": "max"}}
+    for label, row in defaults.items():
+        (tmp_path / f"{label}.json").write_text(json.dumps({"tasks": {"VI-IR": row, "MED-SPECT": row}}))
+    try:
+        res = compare.compare(str(tmp_path / "new.pt"), tmp_path / "new.json", str(tmp_path / "old.pt"), tmp_path / "old.json",
+                              root, steps=1, tasks=["VI-IR", "MED-SPECT"], log=lambda _: None)
+        # the candidate's split (--val-min 10: 6 of 30 pairs, where the 10% rule alone holds fewer)
+        assert res["val_min"] == 10 and split.validation_names("VI-IR", [f"p{i}" for i in range(30)]) == {
+            p.name for p in gate.validation_pairs(root, "VI-IR")}
+        assert len(gate.validation_pairs(root, "VI-IR")) == 6
+        for label in ("new", "old"):
+            row = res["candidate" if label == "new" else "current"]["tasks"]["VI-IR"]
+            pairs, refs = gate._validation_refs(root, "VI-IR")
+            net = gate.load_model(tmp_path / f"{label}.pt")
+            net.set_network_flow(["VI-IR"] if label == "new" else [])
+            d = defaults[label]
+            got = gate.evaluate_model(net, pairs, d["strength"], 1, strategy=d["strategy"])
+            assert row["metrics"] == got and row["pairs"] == 6
+            assert (row["vs_mean"], row["vs_max"]) == (len(gate.wins(got, refs["mean"])), len(gate.wins(got, refs["max"])))
+        new, old = res["candidate"], res["current"]
+        assert res["ship_candidate"] == ((new["passed"], new["wins"]) >= (old["passed"], old["wins"]))
+        assert new["wins"] != old["wins"]  # the rule decided something
+        # a model compared with itself ties, and a tie ships the candidate
+        same = compare.compare(str(tmp_path / "new.pt"), tmp_path / "new.json", str(tmp_path / "new.pt"), tmp_path / "new.json",
+                               root, steps=1, tasks=["VI-IR"], log=lambda _: None)
+        assert same["ship_candidate"] and same["candidate"]["tasks"] == same["current"]["tasks"]
+        md = compare.compare_markdown(res).splitlines()
+        assert md[2].startswith("| current (") and md[3].startswith("| candidate (") and md[-1].startswith("Validation split: --val-min 10")
+    finally:
+        split.set_min_pairs(0)
