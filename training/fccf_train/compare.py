@@ -38,7 +38,7 @@ def validation_score(model: gate.FusionNet, strengths: Path, train_root: str | P
     for t in TASKS:
         if tasks is not None and t.name not in tasks:
             continue
-        pairs, refs = gate._validation_refs(train_root, t.name)
+        pairs, refs = gate.validation_refs(train_root, t.name)
         got = gate.evaluate_model(model, pairs, st[t.name], steps, strategy=strat[t.name], register=regs[t.name])
         wm, wx = len(gate.wins(got, refs["mean"])), len(gate.wins(got, refs["max"]))
         rows[t.name] = {"vs_mean": wm, "vs_max": wx, "pass": wm >= gate.GATE_RULES["baseline-mean"] and wx >= gate.GATE_RULES["baseline-max"],

@@ -129,7 +129,9 @@ def _tasks(names: list[str] | None) -> list:  # type: ignore[type-arg]
     return [t for t in TASKS if names is None or t.name in names]
 
 
-def _validation_refs(train_root: str | Path, task: str) -> tuple[list[Pair], dict[str, dict[str, float]]]:
+def validation_refs(train_root: str | Path, task: str) -> tuple[list[Pair], dict[str, dict[str, float]]]:
+    """A task's validation pairs and the mean of the 8 metrics of the mean and max rules on them
+    (what every validation choice counts wins against)."""
     pairs = validation_pairs(train_root, task)
     if not pairs:
         raise ValueError(f"{train_root}/{task}: empty validation split")
@@ -152,7 +154,7 @@ def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks
     chosen on validation too; ties: the task's training default). With ``require_strategies`` only
     strategy-conditioned checkpoints can be selected (the product offers MAX and MEAN for every
     task); the others are still scored, for comparison."""
-    refs = {t.name: _validation_refs(train_root, t.name) for t in _tasks(tasks)}
+    refs = {t.name: validation_refs(train_root, t.name) for t in _tasks(tasks)}
     rows: dict[str, object] = {}
     best: tuple[tuple[int, int, int], str] | None = None
     for order, path in enumerate(paths):
@@ -192,7 +194,7 @@ def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=p
     only for a strategy-conditioned model; otherwise each task keeps its training strategy."""
     out: dict[str, object] = {}
     for t in _tasks(tasks):
-        pairs, refs = _validation_refs(train_root, t.name)
+        pairs, refs = validation_refs(train_root, t.name)
         best = None
         cand_rows = {}
         strategies = STRATEGIES if model.cfg.strategies else (t.strategy,)
@@ -286,7 +288,7 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
 
     out: dict[str, object] = {}
     for t in _tasks(tasks):
-        pairs, refs = _validation_refs(train_root, t.name)
+        pairs, refs = validation_refs(train_root, t.name)
         st, s = strategies[t.name], strengths[t.name]
         row: dict[str, object] = {}
         for reg in (None, "ngf", "auto"):
@@ -340,7 +342,7 @@ def choose_network_flow(model: FusionNet, train_root: str | Path, steps: int, st
     before = model.network_flow_off()
     try:
         for t in _tasks(tasks):
-            pairs, refs = _validation_refs(train_root, t.name)
+            pairs, refs = validation_refs(train_root, t.name)
             st, s = strategies[t.name], strengths[t.name]
             row: dict[str, dict[str, object]] = {}
             for mode, off in (("on", []), ("off", [t.name])):

@@ -92,7 +92,7 @@ def test_select_checkpoint_scores_on_validation_and_breaks_ties_late(tmp_path: P
     cands = res["candidates"]
     assert cands[paths[0]] == cands[paths[1]]
     row = cands[paths[0]]["tasks"]["VI-IR"]
-    pairs, refs = gate._validation_refs(root, "VI-IR")
+    pairs, refs = gate.validation_refs(root, "VI-IR")
     got = gate.evaluate_model(gate.load_model(paths[0]), pairs, 0.0, 1)
     assert row == {"vs_mean": len(gate.wins(got, refs["mean"])), "vs_max": len(gate.wins(got, refs["max"])), "strategy": "max"}
 
@@ -114,7 +114,7 @@ def test_defaults_choose_a_strategy_on_validation_and_read_back(tmp_path: Path) 
     assert sorted({c["strategy"] for c in cands.values()}) == ["max", "mean"] and len(cands) == 2 * len(gate.STRENGTH_CANDIDATES)
     best = max(cands.values(), key=lambda c: (c["wins"], c["relative"], -c["strength"], c["strategy"] == "max"))
     assert (res["strategy"], res["strength"]) == (best["strategy"], best["strength"])
-    pairs, refs = gate._validation_refs(root, "VI-IR")
+    pairs, refs = gate.validation_refs(root, "VI-IR")
     got = gate.evaluate_model(net, pairs, best["strength"], 1, strategy=best["strategy"])
     assert got == best["metrics"]
     # checkpoint selection scores a strategy-conditioned model with its better strategy per task
@@ -355,7 +355,7 @@ def test_compare_scores_both_models_at_their_defaults_on_the_candidates_split(tm
         assert len(gate.validation_pairs(root, "VI-IR")) == 6
         for label in ("new", "old"):
             row = res["candidate" if label == "new" else "current"]["tasks"]["VI-IR"]
-            pairs, refs = gate._validation_refs(root, "VI-IR")
+            pairs, refs = gate.validation_refs(root, "VI-IR")
             net = gate.load_model(tmp_path / f"{label}.pt")
             net.set_network_flow(["VI-IR"] if label == "new" else [])
             d = defaults[label]
