@@ -235,7 +235,7 @@ def read_registers(path: Path) -> dict[str, str | None]:
 
 def read_network_flow(path: Path) -> list[str]:
     """The tasks whose network flow is off (``"network_flow": false`` in strengths.json, written by
-    ``choose_network_flow``; absent: on)."""
+    ``choose_strategy_and_flow``; absent: on)."""
     rows = json.loads(path.read_text())["tasks"] if path.is_file() else {}
     return [t.name for t in TASKS if rows.get(t.name, {}).get("network_flow") is False]
 
@@ -329,35 +329,47 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
     return out
 
 
-def choose_network_flow(model: FusionNet, train_root: str | Path, steps: int, strengths: dict[str, float],
-                        strategies: dict[str, str], log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Per task, on the validation pairs as given: whether the network's own flow stays on. On aligned
-    pairs a flow that drifts only resamples B (the multi-focus pairs, whose defocus differences look
-    like shifts, move by 0.6 px on average). It goes off when that wins more on the fusion gate
-    (pass, then total wins against the validation mean and max rules) or, on equal counts, raises
-    the eight gate metrics by at least ``MIN_FLOW_OFF_GAIN`` (median relative rise): a tie keeps the
-    network as trained. Runs before ``choose_registers``, which then judges the classical stage with
-    this setting."""
+def choose_strategy_and_flow(model: FusionNet, train_root: str | Path, steps: int, strengths: dict[str, float],
+                             strategies: dict[str, str], log=print, tasks: list[str] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Per task, on the validation pairs as given: the strategy and whether the network's own flow
+    stays on, chosen together at the task's strength (they interact: on VI-NIR MEAN loses with the
+    flow on and wins with it off). On aligned pairs a flow that drifts only resamples B (multi-focus
+    pairs, whose defocus differences look like shifts, move by 0.6 px on average). Candidates: each
+    strategy the model knows x (flow on, off); the best meets the gate counts, then has the most
+    wins against the validation mean and max rules. On equal counts the incumbent (the strategy of
+    ``strategies``, flow on: the network as trained) stays unless a candidate raises the eight gate
+    metrics by at least ``MIN_FLOW_OFF_GAIN`` (median relative rise), the larger rise first. With one
+    strategy this is the flow rule alone. Runs before ``choose_registers``, which then judges the
+    classical stage with these settings."""
     out: dict[str, object] = {}
     before = model.network_flow_off()
     try:
         for t in _tasks(tasks):
             pairs, refs = validation_refs(train_root, t.name)
-            st, s = strategies[t.name], strengths[t.name]
+            s, incumbent = strengths[t.name], strategies[t.name]
+            known = STRATEGIES if model.cfg.strategies else (t.strategy,)
+            # the incumbent first, so that it is the reference of every gain and wins exact ties
+            order = [(incumbent, "on"), (incumbent, "off")] + [(st, f) for st in known if st != incumbent for f in ("on", "off")]
             row: dict[str, dict[str, object]] = {}
-            for mode, off in (("on", []), ("off", [t.name])):
-                model.set_network_flow(off)
+            for st, mode in order:
+                model.set_network_flow([t.name] if mode == "off" else [])
                 got = evaluate_model(model, pairs, s, steps, strategy=st)
                 wm, wx = len(wins(got, refs["mean"])), len(wins(got, refs["max"]))
-                row[mode] = {"vs_mean": wm, "vs_max": wx, "pass": wm >= 6 and wx >= 4, "wins": wm + wx, "metrics": got}
-            on, off_ = row["on"], row["off"]
-            gain = -aligned_cost(on["metrics"], off_["metrics"])  # type: ignore[arg-type]
-            key_on, key_off = (on["pass"], on["wins"]), (off_["pass"], off_["wins"])
-            flow_on = not (key_off > key_on or (key_off == key_on and gain >= MIN_FLOW_OFF_GAIN))  # type: ignore[operator]
-            off_["gain"] = gain
-            out[t.name] = {"network_flow": flow_on, "network_flow_validation": row}
-            log(f"{t.name}: network flow {'on' if flow_on else 'off'} (wins {on['wins']} -> {off_['wins']} without it, "
-                f"pass {on['pass']} -> {off_['pass']}, median metric change {gain:+.1%})")
+                row[f"{st} {mode}"] = {"strategy": st, "network_flow": mode == "on", "vs_mean": wm, "vs_max": wx,
+                                       "pass": wm >= 6 and wx >= 4, "wins": wm + wx, "metrics": got}
+            ref = row[f"{incumbent} on"]["metrics"]
+            best_key: tuple[bool, int, float] | None = None
+            best = f"{incumbent} on"
+            for name, r in row.items():
+                gain = -aligned_cost(ref, r["metrics"])  # type: ignore[arg-type]
+                r["gain"] = gain
+                key = (bool(r["pass"]), int(r["wins"]), gain if gain >= MIN_FLOW_OFF_GAIN else 0.0)  # type: ignore[call-overload]
+                if best_key is None or key > best_key:
+                    best_key, best = key, name
+            chosen = row[best]
+            out[t.name] = {"strategy": chosen["strategy"], "strengths_strategy": incumbent, "network_flow": chosen["network_flow"],
+                           "network_flow_validation": row}
+            log(f"{t.name}: {best} (" + ", ".join(f"{k}: {r['vs_mean']}/{r['vs_max']}, {r['gain']:+.1%}" for k, r in row.items()) + ")")
     finally:
         model.set_network_flow(before)
     return out
@@ -413,7 +425,7 @@ def fusion_markdown(res: dict[str, object]) -> str:
 
 
 def defaults_markdown(rows: dict[str, dict[str, object]]) -> str:
-    """The per-task defaults of a strengths.json (``choose_strengths``, ``choose_network_flow``,
+    """The per-task defaults of a strengths.json (``choose_strengths``, ``choose_strategy_and_flow``,
     ``choose_registers``) with the validation evidence for each, as one table."""
     lines = ["## Defaults chosen on the validation split (`reports/strengths.json`)", "",
              "Register candidates: EPE reduction on synthetic misalignments, gate wins on the pairs as given "
@@ -434,8 +446,11 @@ def defaults_markdown(rows: dict[str, dict[str, object]]) -> str:
         flow = r.get("network_flow")
         fv = r.get("network_flow_validation") or {}
         assert isinstance(fv, dict)
-        flow_cell = "-" if flow is None else ("on" if flow else "off") + (
-            f" (wins {fv['on']['wins']} -> {fv['off']['wins']} without it)" if fv else "")
+        if "on" in fv:  # strengths.json files from before strategy and flow were chosen together
+            evidence = f" (wins {fv['on']['wins']} -> {fv['off']['wins']} without it)"
+        else:
+            evidence = " (wins vs mean/max: " + ", ".join(f"{k} {v['vs_mean']}/{v['vs_max']}" for k, v in fv.items()) + ")" if fv else ""
+        flow_cell = "-" if flow is None else ("on" if flow else "off") + evidence
         val = r.get("validation") or {}
         assert isinstance(val, dict)
         regs = [cand(val[m]) if m in val else "-" for m in ("none", "ngf", "auto")]
@@ -509,10 +524,12 @@ def main(argv: list[str] | None = None) -> int:
             regs = read_registers(out / "strengths.json")
             if args.part != "rl":  # the RL comparison is of the networks as trained
                 model.set_network_flow(read_network_flow(out / "strengths.json"))
-        choose = {"flow": choose_network_flow, "register": choose_registers}.get(args.part)
+        choose = {"flow": choose_strategy_and_flow, "register": choose_registers}.get(args.part)
         if choose is not None:  # per-task defaults chosen on validation, added to strengths.json
             sj = out / "strengths.json"
             doc = json.loads(sj.read_text())
+            if args.part == "flow":  # its incumbent is the strategy `gate strengths` chose, also when rerun
+                strat = {k: str(v.get("strengths_strategy", strat[k])) for k, v in doc["tasks"].items()}
             for task, r in choose(model, args.train, args.steps, st, strat, tasks=tasks).items():
                 doc["tasks"][task].update(r)  # type: ignore[union-attr]
             sj.write_text(json.dumps(doc, indent=1))

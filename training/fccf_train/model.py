@@ -146,7 +146,7 @@ class Encoder(nn.Module):
         ncorr = (2 * r + 1) ** 2
         self.task_emb = nn.Embedding(NUM_TASKS * (len(STRATEGIES) if cfg.strategies else 1), cfg.task_dim)
         # per graph task id: 1 = the network's own flow registers B, 0 = B is read as given. Not a
-        # trained weight: a per-task default chosen on validation (gate.choose_network_flow), set by
+        # trained weight: a per-task default chosen on validation (gate.choose_strategy_and_flow), set by
         # FusionNet.set_network_flow and baked into the exported encoder graph
         self.register_buffer("flow_gate", torch.ones(self.task_emb.num_embeddings), persistent=False)
         self.reg_a = RegBranch(cfg.task_dim, cfg.reg_width, cfg.desc)

@@ -207,28 +207,48 @@ def test_registration_table_reports_the_true_field_ceiling(tmp_path: Path) -> No
     assert f"{s['qabf_true_field']:.3f} ({s['qabf_true_field_ratio']:.1%})" in registration_markdown({"VI-IR": res})
 
 
-def test_network_flow_default_follows_its_validation_rule_and_is_read_back(tmp_path: Path) -> None:
+def test_strategy_and_network_flow_are_chosen_together_and_read_back(tmp_path: Path) -> None:
     import json
 
-    from fccf_train.model import FusionNet
+    from fccf_train.model import FusionNet, ModelConfig
 
     from .helpers import write_tiny_dataset
 
     root = write_tiny_dataset(str(tmp_path / "data"), size=(72, 64), pairs=30)
     torch.manual_seed(0)
-    net = FusionNet().eval()
+    net = FusionNet(ModelConfig(strategies=True)).eval()
     with torch.no_grad():  # a flow that moves B, so that turning it off changes the output
         net.encoder.reg_gain.bias.fill_(1.0)
         for p in net.encoder.refine.parameters():
             p.add_(torch.randn_like(p) * 0.1)
-    res = gate.choose_network_flow(net, root, 1, {"VI-IR": 0.0}, {"VI-IR": "max"}, log=lambda _: None, tasks=["VI-IR"])["VI-IR"]
-    on, off = res["network_flow_validation"]["on"], res["network_flow_validation"]["off"]
-    assert on["metrics"] != off["metrics"]
-    assert off["gain"] == pytest.approx(-gate.aligned_cost(on["metrics"], off["metrics"]))
-    key_on, key_off = (on["pass"], on["wins"]), (off["pass"], off["wins"])
-    want_off = key_off > key_on or (key_off == key_on and off["gain"] >= gate.MIN_FLOW_OFF_GAIN)
-    assert res["network_flow"] is (not want_off)
+        for p in net.encoder.parameters():  # and strategies that differ (the task embedding reaches the mask)
+            p.add_(torch.randn_like(p) * 0.05)
+        net.encoder.task_emb.weight[8:] += 0.5
+    res = gate.choose_strategy_and_flow(net, root, 1, {"VI-IR": 0.0}, {"VI-IR": "mean"}, log=lambda _: None, tasks=["VI-IR"])["VI-IR"]
+    grid = res["network_flow_validation"]
+    assert list(grid) == ["mean on", "mean off", "max on", "max off"]  # the incumbent first
+    pairs, refs = gate.validation_refs(root, "VI-IR")
+    for name, r in grid.items():
+        st, mode = name.split()
+        net.set_network_flow(["VI-IR"] if mode == "off" else [])
+        got = gate.evaluate_model(net, pairs, 0.0, 1, strategy=st)
+        assert r["metrics"] == got and r["wins"] == len(gate.wins(got, refs["mean"])) + len(gate.wins(got, refs["max"]))
+        assert r["gain"] == pytest.approx(-gate.aligned_cost(grid["mean on"]["metrics"], got))
+    net.set_network_flow([])
+    # the flow and the strategy both change the output, so the grid is a real choice
+    assert grid["max on"]["metrics"] != grid["max off"]["metrics"] and grid["mean on"]["metrics"] != grid["max on"]["metrics"]
+
+    def key(r: dict) -> tuple:  # type: ignore[type-arg]
+        return (r["pass"], r["wins"], r["gain"] if r["gain"] >= gate.MIN_FLOW_OFF_GAIN else 0.0)
+
+    best = max(grid.values(), key=key)  # max() keeps the first of equal keys: the incumbent's order
+    assert (res["strategy"], res["network_flow"]) == (best["strategy"], best["network_flow"])
+    assert res["strengths_strategy"] == "mean"
     assert net.network_flow_off() == []  # the choice leaves the model as it found it
+    # one strategy: the flow rule alone
+    one = FusionNet().eval()
+    alone = gate.choose_strategy_and_flow(one, root, 1, {"VI-IR": 0.0}, {"VI-IR": "max"}, log=lambda _: None, tasks=["VI-IR"])["VI-IR"]
+    assert list(alone["network_flow_validation"]) == ["max on", "max off"] and alone["strategy"] == "max"
     path = tmp_path / "strengths.json"
     path.write_text(json.dumps({"tasks": {"VI-IR": {"network_flow": False}, "MFF": {"network_flow": True}, "MEF": {}}}))
     assert gate.read_network_flow(path) == ["VI-IR"]
@@ -319,11 +339,16 @@ def test_defaults_table_shows_each_choice_with_its_evidence() -> None:
                                "ngf": {"epe_reduction": 0.8, "wins": 9, "aligned_cost": -0.13, "cost_pairs": {"split": "validation", "names": ["a"] * 8}},
                                "auto": {"epe_reduction": 0.8, "wins": 11, "aligned_cost": 0.026, "cost_pairs": {"split": "training", "names": ["b"] * 10}}}},
         "PIF": {"strength": 0.1, "strategy": "mean", "validation_pairs": 2, "register": "auto"},
+        "VI-NIR": {"strength": 0.0, "strategy": "mean", "validation_pairs": 8, "network_flow": False,
+                   "network_flow_validation": {"max on": {"vs_mean": 5, "vs_max": 2}, "max off": {"vs_mean": 5, "vs_max": 5},
+                                               "mean on": {"vs_mean": 3, "vs_max": 4}, "mean off": {"vs_mean": 6, "vs_max": 4}}},
     }
     md = gate.defaults_markdown(rows).splitlines()
-    assert md[-2] == ("| MEF | 8 | max | 0.0 | off (wins 9 -> 11 without it) | 0%, 11 wins | 80%, 9 wins, cost -13.0% on 8 validation pairs"
+    assert md[-3] == ("| MEF | 8 | max | 0.0 | off (wins 9 -> 11 without it) | 0%, 11 wins | 80%, 9 wins, cost -13.0% on 8 validation pairs"
                       " | 80%, 11 wins, cost +2.6% on 10 training pairs | none |")
-    assert md[-1] == "| PIF | 2 | mean | 0.1 | - | - | - | - | auto |"
+    assert md[-2] == "| PIF | 2 | mean | 0.1 | - | - | - | - | auto |"
+    assert md[-1] == ("| VI-NIR | 8 | mean | 0.0 | off (wins vs mean/max: max on 5/2, max off 5/5, mean on 3/4, mean off 6/4)"
+                      " | - | - | - | none |")
 
 
 def test_compare_scores_both_models_at_their_defaults_on_the_candidates_split(tmp_path: Path) -> None:
