@@ -40,12 +40,11 @@ def validation_score(model: gate.FusionNet, strengths: Path, train_root: str | P
             continue
         pairs, refs = gate.validation_refs(train_root, t.name)
         got = gate.evaluate_model(model, pairs, st[t.name], steps, strategy=strat[t.name], register=regs[t.name])
-        wm, wx = len(gate.wins(got, refs["mean"])), len(gate.wins(got, refs["max"]))
-        rows[t.name] = {"vs_mean": wm, "vs_max": wx, "pass": wm >= gate.GATE_RULES["baseline-mean"] and wx >= gate.GATE_RULES["baseline-max"],
-                        "pairs": len(pairs), "metrics": got}
-        log(f"  {t.name}: {wm}/8 vs mean, {wx}/8 vs max on {len(pairs)} validation pairs")
+        c = gate.validation_counts(got, refs)
+        rows[t.name] = {**c, "pairs": len(pairs), "metrics": got}
+        log(f"  {t.name}: {c['vs_mean']}/8 vs mean, {c['vs_max']}/8 vs max on {len(pairs)} validation pairs")
     return {"tasks": rows, "passed": sum(bool(r["pass"]) for r in rows.values()),  # type: ignore[index]
-            "wins": sum(int(r["vs_mean"]) + int(r["vs_max"]) for r in rows.values())}  # type: ignore[index]
+            "wins": sum(int(r["wins"]) for r in rows.values())}  # type: ignore[index]
 
 
 def compare(candidate: str, candidate_strengths: Path, current: str, current_strengths: Path,

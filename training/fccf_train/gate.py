@@ -95,6 +95,14 @@ def wins(mine: dict[str, float], ref: dict[str, float]) -> list[str]:
     return [m for m in METRICS_GATE if mine[m] > ref[m]]
 
 
+def validation_counts(got: dict[str, float], refs: dict[str, dict[str, float]]) -> dict[str, object]:
+    """Wins of ``got`` over the validation mean and max rules, whether they meet the gate's counts,
+    and their total: the score every validation choice compares."""
+    wm, wx = len(wins(got, refs["mean"])), len(wins(got, refs["max"]))
+    return {"vs_mean": wm, "vs_max": wx, "pass": wm >= GATE_RULES["baseline-mean"] and wx >= GATE_RULES["baseline-max"],
+            "wins": wm + wx}
+
+
 def _split_pairs(root: str | Path, task: str, held_out: bool) -> list[Pair]:
     pairs = list_pairs(root, task)
     val = validation_names(task, [p.name for p in pairs])
@@ -166,10 +174,10 @@ def select_checkpoint(paths: list[str], train_root: str | Path, log=print, tasks
             best_t: tuple[tuple[int, int, bool], dict[str, object]] | None = None
             for st in STRATEGIES if model.cfg.strategies else (t.strategy,):
                 got = evaluate_model(model, pairs, 0.0, 1, strategy=st)
-                wm, wx = len(wins(got, ref["mean"])), len(wins(got, ref["max"]))
-                key = (int(wm >= 6 and wx >= 4), wm + wx, st == t.strategy)
+                c = validation_counts(got, ref)
+                key = (int(bool(c["pass"])), int(c["wins"]), st == t.strategy)  # type: ignore[call-overload]
                 if best_t is None or key > best_t[0]:
-                    best_t = (key, {"vs_mean": wm, "vs_max": wx, "strategy": st})
+                    best_t = (key, {"vs_mean": c["vs_mean"], "vs_max": c["vs_max"], "strategy": st})
             assert best_t is not None
             passing += best_t[0][0]
             total += best_t[0][1]
@@ -201,7 +209,7 @@ def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=p
         for st in strategies:
             for s in STRENGTH_CANDIDATES:
                 got = evaluate_model(model, pairs, s, steps, strategy=st)
-                n_wins = sum(len(wins(got, refs[r])) for r in refs)
+                n_wins = int(validation_counts(got, refs)["wins"])  # type: ignore[call-overload]
                 rel = float(np.mean([(got[m] - refs[r][m]) / (abs(refs[r][m]) + 1e-9) for r in refs for m in METRICS_GATE]))
                 cand_rows[f"{st} {s}"] = {"strategy": st, "strength": s, "metrics": got, "wins": n_wins, "relative": rel}
                 key = (n_wins, rel, -s, st == t.strategy)
@@ -293,7 +301,6 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
         row: dict[str, object] = {}
         for reg in (None, "ngf", "auto"):
             got = evaluate_model(model, pairs, s, steps, strategy=st, register=reg)
-            wm, wx = len(wins(got, refs["mean"])), len(wins(got, refs["max"]))
             gen = torch.Generator().manual_seed(7000 + t.id)
             e0 = e = 0.0
             for i, p in enumerate(pairs):
@@ -303,8 +310,7 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
                 ft = flow_true[0].numpy()
                 e0 += float(np.mean(np.linalg.norm(ft, axis=0)))
                 e += float(np.mean(np.linalg.norm(res.flow - ft, axis=0)))
-            row[str(reg or "none")] = {"vs_mean": wm, "vs_max": wx, "pass": wm >= 6 and wx >= 4, "wins": wm + wx,
-                                       "epe_reduction": 1 - e / e0, "metrics": got}
+            row[str(reg or "none")] = {**validation_counts(got, refs), "epe_reduction": 1 - e / e0, "metrics": got}
         off = row["none"]
         assert isinstance(off, dict)
         best: str | None = None
@@ -354,9 +360,7 @@ def choose_strategy_and_flow(model: FusionNet, train_root: str | Path, steps: in
             for st, mode in order:
                 model.set_network_flow([t.name] if mode == "off" else [])
                 got = evaluate_model(model, pairs, s, steps, strategy=st)
-                wm, wx = len(wins(got, refs["mean"])), len(wins(got, refs["max"]))
-                row[f"{st} {mode}"] = {"strategy": st, "network_flow": mode == "on", "vs_mean": wm, "vs_max": wx,
-                                       "pass": wm >= 6 and wx >= 4, "wins": wm + wx, "metrics": got}
+                row[f"{st} {mode}"] = {"strategy": st, "network_flow": mode == "on", **validation_counts(got, refs), "metrics": got}
             ref = row[f"{incumbent} on"]["metrics"]
             best_key: tuple[bool, int, float] | None = None
             best = f"{incumbent} on"
