@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from PIL import Image
@@ -47,6 +48,12 @@ def test_bilinear_mask_head_exports_with_dynamic_size(tmp_path: Path) -> None:
     graphs = export.export_graphs(model, tmp_path, "bil")
     diffs = export.check_parity(model, graphs, h=40, w=56)
     assert diffs["encoder"] <= 1e-4 and diffs["denoiser"] <= 1e-4, diffs
+    # the mask logits reach their upsampling through a channel sum, not a Conv (model.one_channel_1x1:
+    # onnxruntime would run a one-channel Conv's successors on 16 padded channels)
+    nodes = onnx.load(str(graphs.encoder.path)).graph.node
+    producer = {out: n.op_type for n in nodes for out in n.output}
+    resized = [producer.get(n.input[0]) for n in nodes if n.op_type == "Resize"]
+    assert len(resized) == 3 and resized.count("Conv") == 0, resized
 
 
 def test_graph_specs_name_the_contract(tiny: tuple[FusionNet, export.Graphs]) -> None:
@@ -55,8 +62,6 @@ def test_graph_specs_name_the_contract(tiny: tuple[FusionNet, export.Graphs]) ->
     assert enc[-3:] == ["comp", "mask", "flow"]
     den = [n for n, _, _ in graphs.denoiser.inputs]
     assert den[:2] == ["x_t", "t"] and den[2:] == graphs.feature_names + ["comp"]
-    import onnx
-
     m = onnx.load(str(graphs.encoder.path))
     assert m.opset_import[0].version == export.OPSET
     assert [i.name for i in m.graph.input] == ["cond", "task"]

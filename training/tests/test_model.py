@@ -6,7 +6,16 @@ import torch
 import torch.nn.functional as F
 
 from fccf_train.graph import OFFSETS, ChebGraphLayer, shift
-from fccf_train.model import INPUT_MULTIPLE, FusionNet, ModelConfig, check_size, correlation, count_params, displacements
+from fccf_train.model import (
+    INPUT_MULTIPLE,
+    FusionNet,
+    ModelConfig,
+    check_size,
+    correlation,
+    count_params,
+    displacements,
+    one_channel_1x1,
+)
 from fccf_train.warp import warp
 
 
@@ -173,3 +182,10 @@ def test_network_flow_gate_reads_b_as_given_for_the_named_tasks() -> None:
     assert m.network_flow_off() == []
     with pytest.raises(ValueError, match="unknown task"):
         m.set_network_flow(["MFFX"])
+
+
+def test_one_channel_1x1_is_the_convolution() -> None:
+    torch.manual_seed(3)
+    conv = torch.nn.Conv2d(12, 1, 1)
+    x = torch.randn(2, 12, 9, 7)
+    assert torch.allclose(one_channel_1x1(conv, x), conv(x), atol=1e-6)
