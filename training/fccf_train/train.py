@@ -32,7 +32,7 @@ from .split import set_min_pairs
 from .model import FusionNet, ModelConfig, count_params
 from .plots import plot_curves, plot_rl
 from .rl import RLWeighting
-from .step import MASK_TARGETS, TERMS, TrainStep
+from .step import DIFFUSION_INPUTS, MASK_TARGETS, TERMS, TrainStep
 
 FIXED_WEIGHTS = {"diff": 2.0, "ssim": 1.0, "grad": 4.0, "int": 2.0, "flow": 1.0}
 RUNS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs")
@@ -57,6 +57,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "aligned plus a focus-map pull on multi-focus pairs, or that plus an exposure pull on multi-exposure pairs (step.TrainStep)")
     p.add_argument("--focus-weight", type=float, default=1.0,
                    help="with --mask-target focus or guided: weight of the mask pulls (losses.focus_mask_loss, losses.exposure_map)")
+    p.add_argument("--diffusion-input", choices=list(DIFFUSION_INPUTS), default="registered",
+                   help="what x_t is noised from: the noisy composite with B as the network registered it, or with the "
+                        "aligned B (input and target then differ only by noise; step.TrainStep)")
+    p.add_argument("--x0-fusion", type=float, default=1.0,
+                   help="weight of the fusion losses on the denoiser's x0 estimate (0: the diffusion loss alone trains it)")
+    p.add_argument("--low-t-share", type=float, default=0.0,
+                   help="share of samples at strength 0.02 (t <= 20), where the denoiser removes the sources' noise")
+    p.add_argument("--freeze-encoder", action="store_true",
+                   help="train only the denoiser: the encoder, and so the strength-0 composite, stays as initialised")
     p.add_argument("--rl-period", type=int, default=25, help="steps between policy decisions")
     p.add_argument("--rl-warmup", type=int, default=10, help="steps before the reference loss levels are taken")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0 = torch default)")
@@ -113,9 +122,14 @@ class Run:
         self.ema = copy.deepcopy(self.net).eval()
         for p_ in self.ema.parameters():
             p_.requires_grad_(False)
-        step_mod = TrainStep(self.net, mask_target=args.mask_target, focus_weight=args.focus_weight)
+        if args.freeze_encoder:
+            for p_ in self.net.encoder.parameters():
+                p_.requires_grad_(False)
+        self.trained = [p_ for p_ in self.net.parameters() if p_.requires_grad]
+        self.ema_pairs = [(pe, pn) for pe, pn in zip(self.ema.parameters(), self.net.parameters()) if pn.requires_grad]
+        step_mod = self.train_step(self.net)
         self.step_mod = DDP(step_mod) if self.ddp else step_mod
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
+        self.opt = torch.optim.AdamW(self.trained, lr=args.lr, weight_decay=1e-4)
         self.gen = torch.Generator().manual_seed(args.seed * 1000 + 7 + self.rank)
         base = [FIXED_WEIGHTS[k] for k in TERMS]
         self.rl = RLWeighting(list(TERMS), base, period=args.rl_period, seed=args.seed,
@@ -194,10 +208,15 @@ class Run:
                            "trajectory": self.rl.trajectory}, f)
             plot_rl(self.rl.trajectory, list(TERMS), os.path.join(self.out, "rl_trajectory.png"))
 
+    def train_step(self, net: FusionNet) -> TrainStep:
+        a = self.args
+        return TrainStep(net, mask_target=a.mask_target, focus_weight=a.focus_weight, diffusion_input=a.diffusion_input,
+                         x0_fusion=a.x0_fusion, low_t_share=a.low_t_share)
+
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         gen = torch.Generator().manual_seed(999)
-        step_mod = TrainStep(self.ema, mask_target=self.args.mask_target, focus_weight=self.args.focus_weight)
+        step_mod = self.train_step(self.ema)
         acc: dict[str, float] = {}
         for b in self.val_batches:
             out = step_mod(b["a"], b["b"], b["task"], b["chan"], gen)
@@ -224,11 +243,11 @@ class Run:
                 raise FloatingPointError(f"non-finite loss at step {self.step}: { {k: float(v) for k, v in terms.items()} }")
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(self.trained, 1.0)
             self.opt.step()
             with torch.no_grad():
                 d = min(ema_decay, (1 + self.step) / (10 + self.step))
-                for pe, pn in zip(self.ema.parameters(), self.net.parameters()):
+                for pe, pn in self.ema_pairs:
                     pe.mul_(d).add_(pn.detach(), alpha=1 - d)
             self.step += 1
             vals = torch.tensor([float(terms[k]) for k in TERMS])

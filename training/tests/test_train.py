@@ -199,3 +199,68 @@ def test_init_fills_every_strategy_row_then_fine_tunes_both_strategies(tmp_path)
     assert emb.shape[0] == 2 * NUM_TASKS
     # both strategies of the batch's tasks were trained, so their rows moved apart from the copies
     assert not torch.equal(emb[0], emb[NUM_TASKS]) and not torch.equal(emb[3], emb[3 + NUM_TASKS])
+
+
+def test_aligned_diffusion_input_keeps_the_random_draws_and_only_moves_the_denoiser_terms() -> None:
+    torch.manual_seed(0)
+    net = FusionNet()
+    a, b = torch.rand(4, 1, 32, 32) * 2 - 1, torch.rand(4, 1, 32, 32) * 2 - 1
+    task, chan = torch.tensor([0, 3, 6, 7]), torch.tensor([0, 1, 0, 0])
+    outs, after = {}, {}
+    for mode in ("registered", "aligned"):
+        g = torch.Generator().manual_seed(0)
+        outs[mode] = TrainStep(net, diffusion_input=mode)(a, b, task, chan, g)
+        after[mode] = float(torch.rand(1, generator=g))
+    assert after["registered"] == after["aligned"]  # same generator consumption: same deformation, noise, t
+    assert torch.equal(outs["registered"]["epe"], outs["aligned"]["epe"])
+    assert not torch.equal(outs["registered"]["diff"], outs["aligned"]["diff"])
+    with pytest.raises(ValueError, match="diffusion_input"):
+        TrainStep(net, diffusion_input="warped")
+
+
+def test_x0_fusion_zero_leaves_the_denoiser_to_the_diffusion_loss() -> None:
+    torch.manual_seed(0)
+    net = FusionNet()
+    with torch.no_grad():  # a zero-initialised head would give the fusion terms no gradient anyway
+        net.denoiser.head.weight.normal_(0, 0.1)
+    a, b = torch.rand(4, 1, 32, 32) * 2 - 1, torch.rand(4, 1, 32, 32) * 2 - 1
+    task, chan = torch.tensor([0, 3, 6, 7]), torch.tensor([0, 0, 0, 0])
+    for weight, moves in ((1.0, True), (0.0, False)):
+        out = TrainStep(net, x0_fusion=weight)(a, b, task, chan, torch.Generator().manual_seed(0))
+        net.zero_grad()
+        (out["ssim"] + out["grad"] + out["int"]).backward()
+        g = net.denoiser.head.weight.grad
+        assert (g is not None and float(g.abs().sum()) > 0) == moves
+
+
+def test_low_t_share_draws_that_share_at_strength_0_02() -> None:
+    torch.manual_seed(0)
+    net = FusionNet()
+    seen: list[torch.Tensor] = []
+    forward = net.denoiser.forward
+    net.denoiser.forward = lambda x_t, t, feat, comp: (seen.append(t), forward(x_t, t, feat, comp))[1]  # type: ignore[method-assign]
+    a, b = torch.rand(64, 1, 16, 16) * 2 - 1, torch.rand(64, 1, 16, 16) * 2 - 1
+    task, chan = torch.arange(64) % NUM_TASKS, torch.zeros(64, dtype=torch.long)
+    low = {}
+    for share in (0.0, 0.5, 1.0):
+        seen.clear()
+        TrainStep(net, low_t_share=share)(a, b, task, chan, torch.Generator().manual_seed(1))
+        low[share] = float((seen[0] <= 0.02 * 999).float().mean())
+    # without the share, t <= 20 only where the drawn fraction of a larger strength is small
+    assert low[1.0] == 1.0 and low[0.0] < 0.35 and low[0.5] > low[0.0] + 0.25, low
+    with pytest.raises(ValueError, match="low_t_share"):
+        TrainStep(net, low_t_share=1.5)
+
+
+def test_freeze_encoder_trains_only_the_denoiser(tmp_path) -> None:
+    root = write_tiny_dataset(str(tmp_path / "data"))
+    init = str(tmp_path / "init")
+    assert main(["--data", root, "--out", init, "--weighting", "fixed", "--steps", "1", *COMMON]) == 0
+    out = str(tmp_path / "run")
+    assert main(["--data", root, "--out", out, "--weighting", "fixed", "--steps", "2", "--freeze-encoder",
+                 "--diffusion-input", "aligned", "--x0-fusion", "0", "--low-t-share", "0.5",
+                 "--init", os.path.join(init, "checkpoint.pt"), *COMMON]) == 0
+    src, ck = torch.load(os.path.join(init, "checkpoint.pt"))["ema"], torch.load(os.path.join(out, "checkpoint.pt"))
+    for which in ("ema", "model"):
+        assert all(torch.equal(v, src[k]) for k, v in ck[which].items() if k.startswith("encoder."))
+        assert any(not torch.equal(v, src[k]) for k, v in ck[which].items() if k.startswith("denoiser."))
