@@ -27,22 +27,20 @@ from . import gate
 from .tasks import TASKS
 
 
-def validation_score(model: gate.FusionNet, strengths: Path, train_root: str | Path, steps: int,
-                     tasks: list[str] | None = None, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """One model at the defaults of ``strengths`` on the current validation split: per task the wins
-    over the validation mean and max rules, whether it meets the gate's counts, and its metrics."""
+def validation_score(model: gate.FusionNet, strengths: Path, refs: dict[str, tuple[list[gate.Pair], dict[str, dict[str, float]]]],
+                     steps: int, log=print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """One model at the defaults of ``strengths`` on the validation pairs of ``refs`` (task ->
+    ``gate.validation_refs``): per task the wins over the validation mean and max rules, whether it
+    meets the gate's counts, and its metrics."""
     st, strat = gate.read_defaults(strengths)
     regs = gate.read_registers(strengths)
     model.set_network_flow(gate.read_network_flow(strengths))
     rows: dict[str, object] = {}
-    for t in TASKS:
-        if tasks is not None and t.name not in tasks:
-            continue
-        pairs, refs = gate.validation_refs(train_root, t.name)
-        got = gate.evaluate_model(model, pairs, st[t.name], steps, strategy=strat[t.name], register=regs[t.name])
-        c = gate.validation_counts(got, refs)
-        rows[t.name] = {**c, "pairs": len(pairs), "metrics": got}
-        log(f"  {t.name}: {c['vs_mean']}/8 vs mean, {c['vs_max']}/8 vs max on {len(pairs)} validation pairs")
+    for task, (pairs, rule_means) in refs.items():
+        got = gate.evaluate_model(model, pairs, st[task], steps, strategy=strat[task], register=regs[task])
+        c = gate.validation_counts(got, rule_means)
+        rows[task] = {**c, "pairs": len(pairs), "metrics": got}
+        log(f"  {task}: {c['vs_mean']}/8 vs mean, {c['vs_max']}/8 vs max on {len(pairs)} validation pairs")
     return {"tasks": rows, "passed": sum(bool(r["pass"]) for r in rows.values()),  # type: ignore[index]
             "wins": sum(int(r["wins"]) for r in rows.values())}  # type: ignore[index]
 
@@ -59,10 +57,12 @@ def compare(candidate: str, candidate_strengths: Path, current: str, current_str
         res["ship_candidate"]  # -> True when the new model passes as many tasks with as many wins
     """
     val_min = gate.use_checkpoint_split([candidate])
+    # the rules' scores on the split are the same for both models: computed once
+    refs = {t.name: gate.validation_refs(train_root, t.name) for t in TASKS if tasks is None or t.name in tasks}
     scores = {}
     for label, ck, sj in (("candidate", candidate, candidate_strengths), ("current", current, current_strengths)):
         log(f"{label}: {ck} at the defaults of {sj}")
-        scores[label] = dict(checkpoint=ck, strengths=str(sj), **validation_score(gate.load_model(ck), sj, train_root, steps, tasks, log))
+        scores[label] = dict(checkpoint=ck, strengths=str(sj), **validation_score(gate.load_model(ck), sj, refs, steps, log))
     new, old = scores["candidate"], scores["current"]
     ship = (new["passed"], new["wins"]) >= (old["passed"], old["wins"])
     log(f"candidate {new['passed']} tasks / {new['wins']} wins, current {old['passed']} / {old['wins']}: "
