@@ -34,7 +34,8 @@ from scipy.ndimage import gaussian_filter
 
 from .degrade import random_deformation
 from .evaluate import list_pairs
-from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers
+from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers,
+                   use_checkpoint_split, validation_pairs)
 from .images import evaluator_grey, load_image
 from .infer import fuse_images, resample_cubic
 from .metrics import qabf
@@ -64,17 +65,19 @@ def blur(img: np.ndarray, s: float) -> np.ndarray:
     return np.clip(np.round(gaussian_filter(img.astype(np.float64), sig, mode="reflect")), 0, 255).astype(np.uint8)
 
 
-def _subset(root: str, task: str, n: int) -> list:  # type: ignore[type-arg]
-    pairs = list_pairs(root, task)
+def _subset(root: str, task: str, n: int, split: str = "test") -> list:  # type: ignore[type-arg]
+    """n pairs evenly spaced by name: of the whole root (test) or of its validation split (val)."""
+    pairs = validation_pairs(root, task) if split == "val" else list_pairs(root, task)
     idx = np.linspace(0, len(pairs) - 1, min(n, len(pairs))).round().astype(int)
     return [pairs[i] for i in sorted(set(idx.tolist()))]
 
 
 def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
-                    strategies: dict[str, str] | None = None, registers: dict[str, str | None] | None = None) -> dict[str, object]:
+                    strategies: dict[str, str] | None = None, registers: dict[str, str | None] | None = None,
+                    strengths: tuple[float, ...] = REFINE_STRENGTHS, split: str = "test") -> dict[str, object]:
     out: dict[str, object] = {}
     for t in [t for t in TASKS if tasks is None or t.name in tasks]:
-        pairs = _subset(test_root, t.name, n_pairs)
+        pairs = _subset(test_root, t.name, n_pairs, split)
         acc: dict[str, dict[str, list[float]]] = {}
 
         def add(level: int, key: str, psnr: float, q: float) -> None:
@@ -103,7 +106,7 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
                 if level > 0:
                     for s in BLUR_SIGMAS:
                         add(level, f"blur{s}", *score(fuse(blur(an, s), blur(bn, s), 0.0)))
-                for s in REFINE_STRENGTHS:
+                for s in strengths:
                     add(level, f"refine{s}", *score(fuse(an, bn, s, seed=i)))
         means = {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in acc.items()}
         rows: dict[str, object] = {}
@@ -112,7 +115,7 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
             if level > 0:
                 best = max(BLUR_SIGMAS, key=lambda s: means[f"{level}/blur{s}"]["psnr"])
                 row["blur_composite"] = {**means[f"{level}/blur{best}"], "sigma": best}
-            for s in REFINE_STRENGTHS:
+            for s in strengths:
                 r = dict(means[f"{level}/refine{s}"])
                 if level > 0:
                     clean_q = means[f"0/refine{s}"]["qabf"]
@@ -122,11 +125,11 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
                     r["pass"] = bool(r["beats_composite"] and r["beats_blur"] and r["qabf_ratio"] >= 0.95)
                 row[f"refine {s}"] = r
             rows[str(level)] = row
-        out[t.name] = {"pairs": [p.name for p in pairs], "levels": rows}
+        out[t.name] = {"pairs": [p.name for p in pairs], "strengths": list(strengths), "levels": rows}
         log(f"{t.name}: " + "; ".join(
             f"sigma {lv}: comp {rows[str(lv)]['composite']['psnr']:.2f} dB"  # type: ignore[index]
             + (f", blur {rows[str(lv)]['blur_composite']['psnr']:.2f}" if lv else "")  # type: ignore[index]
-            + "".join(f", s{s} {rows[str(lv)][f'refine {s}']['psnr']:.2f}" for s in REFINE_STRENGTHS)  # type: ignore[index]
+            + "".join(f", s{s} {rows[str(lv)][f'refine {s}']['psnr']:.2f}" for s in strengths)  # type: ignore[index]
             for lv in NOISE_LEVELS))
     return out
 
@@ -142,15 +145,16 @@ def diffusion_markdown(res: dict[str, object]) -> str:
     ]
     for task, r in res.items():
         assert isinstance(r, dict)
+        strengths = r.get("strengths", REFINE_STRENGTHS)
         lines += [f"### {task} ({len(r['pairs'])} pairs)", "",
-                  "| sigma | composite | blur+composite | " + " | ".join(f"refine {s}" for s in REFINE_STRENGTHS) + " | gate |",
-                  "|---|---|---|" + "---|" * len(REFINE_STRENGTHS) + "---|"]
+                  "| sigma | composite | blur+composite | " + " | ".join(f"refine {s}" for s in strengths) + " | gate |",
+                  "|---|---|---|" + "---|" * len(strengths) + "---|"]
         for level, row in r["levels"].items():
             c = row["composite"]
             bl = row.get("blur_composite")
             cells = [f"{c['psnr']:.2f} / {c['qabf']:.3f}", f"{bl['psnr']:.2f} / {bl['qabf']:.3f} (σ {bl['sigma']})" if bl else "-"]
             ok = []
-            for s in REFINE_STRENGTHS:
+            for s in strengths:
                 x = row[f"refine {s}"]
                 mark = ""
                 if "pass" in x:
@@ -257,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--test", default=str(SHARED / "data" / "test"))
     ap.add_argument("--pairs", type=int, default=4, help="fixed subset size per task (evenly spaced by name)")
+    ap.add_argument("--split", choices=["test", "val"], default="test",
+                    help="diffusion: the test root, or the validation split of --train (the checkpoint's split; for choosing, never test)")
+    ap.add_argument("--train", default=str(SHARED / "data" / "train"))
+    ap.add_argument("--strengths", default=",".join(str(s) for s in REFINE_STRENGTHS),
+                    help="diffusion: comma-separated refinement strengths")
+    ap.add_argument("--name", default=None, help="diffusion: report stem (default diffusion, or diffusion-val with --split val)")
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--out", default=str(REPORTS))
     ap.add_argument("--tasks", default=None, help="comma-separated subset of tasks (dry runs)")
@@ -275,13 +285,20 @@ def main(argv: list[str] | None = None) -> int:
         st, strat = read_defaults(out / "strengths.json")
         regs = read_registers(out / "strengths.json")
         if args.part == "diffusion":
-            res = diffusion_table(model, args.test, args.pairs, args.steps, tasks=tasks, strategies=strat, registers=regs)
+            strengths = tuple(float(x) for x in args.strengths.split(","))
+            if args.split == "val":
+                use_checkpoint_split([args.checkpoint])
+            root = args.train if args.split == "val" else args.test
+            res = diffusion_table(model, root, args.pairs, args.steps, tasks=tasks, strategies=strat, registers=regs,
+                                  strengths=strengths, split=args.split)
             md = diffusion_markdown(res)
         else:
             res = registration_table(model, args.test, args.pairs, args.steps, st, tasks=tasks, strategies=strat,
                                      register=args.register, registers=regs)
             md = registration_markdown(res, args.register)
         stem = args.part + (f"-{args.register}" if args.part == "registration" and args.register else "")
+        if args.part == "diffusion":
+            stem = args.name or ("diffusion-val" if args.split == "val" else "diffusion")
         meta = {"checkpoint": args.checkpoint, "steps": args.steps, "pairs_per_task": args.pairs, "tasks": res}
         (out / f"{stem}.json").write_text(json.dumps(meta, indent=1))
         (out / f"{stem}.md").write_text(md + "\n")

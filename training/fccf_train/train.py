@@ -66,6 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of samples at strength 0.02 (t <= 20), where the denoiser removes the sources' noise")
     p.add_argument("--freeze-encoder", action="store_true",
                    help="train only the denoiser: the encoder, and so the strength-0 composite, stays as initialised")
+    p.add_argument("--fresh-denoiser", action="store_true",
+                   help="with --init: the denoiser starts from a fresh initialisation (seeded by --seed), the encoder from the checkpoint")
     p.add_argument("--rl-period", type=int, default=25, help="steps between policy decisions")
     p.add_argument("--rl-warmup", type=int, default=10, help="steps before the reference loss levels are taken")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0 = torch default)")
@@ -119,6 +121,9 @@ class Run:
         self.net = FusionNet(ModelConfig.from_dict({**base_cfg, **json.loads(args.model_config)}))
         if init:
             self.net.load_for_finetune(init["ema"])
+            if args.fresh_denoiser:
+                torch.manual_seed(args.seed)
+                self.net.denoiser.load_state_dict(FusionNet(self.net.cfg).denoiser.state_dict())
         self.ema = copy.deepcopy(self.net).eval()
         for p_ in self.ema.parameters():
             p_.requires_grad_(False)

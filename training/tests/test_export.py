@@ -162,3 +162,31 @@ def test_network_flow_gate_is_baked_into_the_encoder_graph(tmp_path: Path) -> No
     assert float(np.abs(got["flow"] - ref[-1].numpy()).max()) <= 1e-4
     card = build_card("gated", graphs, model, {t.name: 0.0 for t in TASKS}, 4, {}, {})
     assert [t["name"] for t in card["tasks"] if not t["network_flow"]] == ["MEF"]  # type: ignore[index, union-attr]
+
+
+def test_recover_rebuilds_the_exported_model(tmp_path: Path) -> None:
+    from fccf_train.recover import recover, write_checkpoint
+    from fccf_train.gate import load_model
+
+    torch.manual_seed(2)
+    model = FusionNet(ModelConfig(mask_head="bilinear")).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.set_network_flow(["MEF", "MFF"])
+    graphs = export.export_graphs(model, tmp_path, "rec")
+    card = {"config": model.cfg.to_dict(), "graphs": {"encoder": {"file": graphs.encoder.path.name},
+                                                       "denoiser": {"file": graphs.denoiser.path.name}},
+            "tasks": [{"name": t.name, "network_flow": t.name not in ("MEF", "MFF")} for t in TASKS],
+            "training": {"step": 7, "wall_minutes": 1.5, "args": {"val_min": 16}}}
+    (tmp_path / "rec.json").write_text(json.dumps(card))
+    got, missing = recover(tmp_path / "rec.json")
+    want = model.state_dict()
+    # only the training-only correlation scale is not in the graphs
+    assert missing == ["encoder.log_scale"]
+    assert all(torch.equal(v, want[k]) for k, v in got.state_dict().items() if k not in missing)
+    assert torch.equal(got.encoder.flow_gate, model.encoder.flow_gate) and got.encoder.flow_gate.min() == 0
+    write_checkpoint(tmp_path / "rec.json", tmp_path / "ck.pt")
+    back = load_model(tmp_path / "ck.pt")
+    assert all(torch.equal(v, want[k]) for k, v in back.state_dict().items() if k not in missing)
+    assert torch.load(tmp_path / "ck.pt")["args"]["val_min"] == 16

@@ -264,3 +264,26 @@ def test_freeze_encoder_trains_only_the_denoiser(tmp_path) -> None:
     for which in ("ema", "model"):
         assert all(torch.equal(v, src[k]) for k, v in ck[which].items() if k.startswith("encoder."))
         assert any(not torch.equal(v, src[k]) for k, v in ck[which].items() if k.startswith("denoiser."))
+
+
+def test_fresh_denoiser_keeps_the_encoder_and_reinitialises_the_denoiser(tmp_path) -> None:
+    from fccf_train.train import Run, parse_args
+
+    root = write_tiny_dataset(str(tmp_path / "data"))
+    init = str(tmp_path / "init")
+    assert main(["--data", root, "--out", init, "--weighting", "fixed", "--steps", "1", *COMMON]) == 0
+    src = torch.load(os.path.join(init, "checkpoint.pt"))["ema"]
+    nets = []
+    for name in ("a", "b"):
+        run = Run(parse_args(["--data", root, "--out", str(tmp_path / name), "--weighting", "fixed", "--fresh-denoiser",
+                              "--seed", "3", "--init", os.path.join(init, "checkpoint.pt"), *COMMON]))
+        nets.append(run.net.state_dict())
+    torch.manual_seed(3)
+    fresh = FusionNet(ModelConfig.from_dict(torch.load(os.path.join(init, "checkpoint.pt"))["config"])).denoiser.state_dict()
+    for k, v in nets[0].items():
+        if k.startswith("encoder."):
+            assert torch.equal(v, src[k]), k
+        elif k.startswith("denoiser."):
+            assert torch.equal(v, fresh[k[len("denoiser."):]]) and torch.equal(v, nets[1][k]), k
+    # the trained denoiser differs from a fresh one, so the test can tell them apart
+    assert any(not torch.equal(src[k], nets[0][k]) for k in src if k.startswith("denoiser."))
