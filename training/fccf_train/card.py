@@ -35,6 +35,8 @@ def build_card(
     quality: dict[str, object] | None = None,
     default_strategies: dict[str, str] | None = None,
     default_registers: dict[str, str | None] | None = None,
+    max_strength: float = 1.0,
+    denoise_strengths: dict[str, float] | None = None,
 ) -> dict[str, object]:
     """The card (see DESIGN.md). ``tasks[].id`` is the graphs' task input for the task's default
     strategy; a strategy-conditioned model also lists ``tasks[].strategies`` (strategy -> id)."""
@@ -56,6 +58,8 @@ def build_card(
         "value_mapping": "v = x / 127.5 - 1 for 0..255 planes (Y, Cb, Cr or grey); back: x = (clamp(v, -1, 1) + 1) * 127.5",
         "colour_space": "YCbCr BT.601 full range (JPEG): Y = .299R + .587G + .114B, Cb/Cr centred on 128",
         "schedule": SCHEDULE.card(),
+        # the denoiser was trained only at strengths up to this (t <= max_strength (T - 1)); engines refuse larger ones
+        "max_strength": max_strength,
         "prediction_type": SCHEDULE.prediction_type,
         "sampler": {
             **SAMPLER_DETAIL,
@@ -94,6 +98,7 @@ def build_card(
                 "network_flow": t.name not in model.network_flow_off(),
                 "stages": {"hi": t.stages[0], "lo": t.stages[1]},
                 "default_strength": default_strengths[t.name],
+                **({"denoise_strength": denoise_strengths[t.name]} if denoise_strengths and t.name in denoise_strengths else {}),
             }
             for t in TASKS
         ],

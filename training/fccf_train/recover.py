@@ -110,7 +110,8 @@ def write_checkpoint(card_path: Path, out: Path) -> list[str]:
     ck = {
         "model": sd, "ema": sd, "config": model.cfg.to_dict(), "step": int(training.get("step", 0)),
         "elapsed": 60.0 * float(training.get("wall_minutes", 0.0)), "args": training.get("args", {}),
-        "recovered": {"card": str(card_path), "missing": missing},
+        # the card's own lineage, so a fine-tune from this checkpoint can still state its total training
+        "recovered": {"card": str(card_path), "missing": missing, "initialised_from": training.get("initialised_from", [])},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")

@@ -27,6 +27,7 @@ from .export import OrtModel, check_parity, export_graphs, gflops, measure_speed
 from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers
 from .images import load_image
 from .model import FusionNet
+from .step import LOW_T_STRENGTH
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
 from .tasks import STRATEGIES
 
@@ -77,6 +78,10 @@ def _lineage(args: dict[str, object]) -> list[dict[str, object]]:
         ck = torch.load(path, map_location="cpu")
         chain.append({"checkpoint": str(path.relative_to(REPO)) if REPO in path.parents else str(path),
                       "step": ck.get("step"), "wall_minutes": round(_elapsed(path, ck) / 60, 1)})
+        if ck.get("recovered"):  # recovered from a shipped card (fccf_train.recover): its lineage is the card's
+            chain[-1]["recovered_from"] = ck["recovered"]["card"]
+            chain += list(ck["recovered"].get("initialised_from", []))
+            break
         init = (ck.get("args") or {}).get("init")
     return chain
 
@@ -98,6 +103,13 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if strengths_rep is None:
         raise FileNotFoundError(f"{reports / 'strengths.json'}: run `python -m fccf_train.gate strengths` first")
     strengths, strategies = read_defaults(reports / "strengths.json")
+    args = ck.get("args", {}) or {}
+    max_strength = max_strength_of(args)
+    over = {t: v for t, v in strengths.items() if v > max_strength}
+    if over:
+        raise ValueError(f"default strengths {over} exceed the model's max_strength {max_strength} "
+                         "(its denoiser was trained only at low t): rerun `gate strengths` for this checkpoint")
+    denoise = denoise_strengths(reports, checkpoint, max_strength)
     registers = read_registers(reports / "strengths.json")
     model.set_network_flow(read_network_flow(reports / "strengths.json"))  # baked into the encoder graph
     graphs = export_graphs(model, out, name)
@@ -140,7 +152,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         runs.append((first, next(x for x in STRATEGIES if x != strategies[first[0]])))
     all_runs = [(c, st, registers[c[0]]) for c, st in runs] + [(c[:-1], strategies[c[0]], c[-1]) for c in REGISTER_CASES]
     for (task, idx, y, x, h, w, s, n_steps, seed), strategy, register in all_runs:
-        cid = write_parity_case(model, pdir, task, idx, (y, x, h, w), strengths[task] if s is None else s,
+        cid = write_parity_case(model, pdir, task, idx, (y, x, h, w), strengths[task] if s is None else min(s, max_strength),
                                 n_steps, seed, strategy, register)
         if cid not in cases:  # a register case may repeat a default one
             cases.append(cid)
@@ -153,7 +165,6 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if worst > FLOAT_TOLERANCE:
         raise ValueError(f"parity fixtures replayed on ONNX differ by {worst:.2e} (> {FLOAT_TOLERANCE})")
     (pdir / "index.json").write_text(json.dumps({"model": name, "cases": cases, "onnx_replay_max_diff": replay}, indent=1))
-    args = ck.get("args", {}) or {}
     training = {
         "checkpoint": label or (str(checkpoint.relative_to(REPO)) if REPO in checkpoint.parents else str(checkpoint)),
         "weights": "EMA",
@@ -162,7 +173,8 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         "data": "../shared/data/train, all 8 tasks (validation split held out: fccf_train.split, sha256 of <TASK>/<name> mod 100 < 10"
                 + (f", topped up to min({args['val_min']}, a fifth of the task) per task)" if args.get("val_min") else ")"),
         "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
-        "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset", "val_min", "mask_target", "focus_weight") if k in args},
+        "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset", "val_min", "mask_target", "focus_weight",
+                                                   "freeze_encoder", "fresh_denoiser", "diffusion_input", "x0_fusion", "low_t_share") if k in args},
     }
     lineage = _lineage(args)
     if lineage:
@@ -186,12 +198,38 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
         quality["misses"].append(  # type: ignore[union-attr]
             f"speed at 640x480: encoder {enc_ms:.1f} ms + denoiser step {den_ms:.1f} ms = {full:.1f} ms per full forward; "
             "budget 40 ms per full forward and 20 ms per denoiser step")
+    if denoise:
+        quality["denoise_strength_selection"] = (
+            "validation split with Gaussian noise 15/255 and 25/255 on both sources: per task the strength of the highest "
+            "mean PSNR to the clean-source composite (training/reports/diffusion-val.{json,md})")
     card = build_card(name, graphs, model, strengths, steps, measured, training, quality, default_strategies=strategies,
-                      default_registers=registers)
+                      default_registers=registers, max_strength=max_strength, denoise_strengths=denoise)
     card["parity_fixtures"] = {"dir": "parity", "cases": cases, "python_reference": "training/fccf_train/infer.py"}
     write_card(out / f"{name}.json", card)
     log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")
     return card
+
+
+def max_strength_of(args: dict[str, object]) -> float:
+    """The largest strength the denoiser was trained for: LOW_T_STRENGTH when every sample was drawn
+    there (``train --low-t-share 1``; fine-tuned from a full-range denoiser it forgets the rest), else 1."""
+    return LOW_T_STRENGTH if float(args.get("low_t_share") or 0.0) >= 1.0 else 1.0  # type: ignore[arg-type]
+
+
+def denoise_strengths(reports: Path, checkpoint: Path, max_strength: float) -> dict[str, float] | None:
+    """Per task, the strength chosen on noisy validation pairs (`robustness diffusion --split val`), if
+    that report exists; it must be of this checkpoint and within its max_strength."""
+    rep = _report(reports, "diffusion-val")
+    if rep is None:
+        return None
+    if Path(str(rep["checkpoint"])).resolve() != checkpoint.resolve():
+        raise ValueError(f"{reports / 'diffusion-val.json'} is of {rep['checkpoint']}, not {checkpoint}: "
+                         "rerun `robustness diffusion --split val` for this checkpoint")
+    out = {t: float(r["best_strength"]) for t, r in rep["tasks"].items()}  # type: ignore[union-attr]
+    over = {t: v for t, v in out.items() if v > max_strength}
+    if over:
+        raise ValueError(f"{reports / 'diffusion-val.json'}: strengths {over} exceed the model's max_strength {max_strength}")
+    return out
 
 
 def write_parity_case(model: FusionNet, pdir: Path, task: str, idx: int, box: tuple[int, int, int, int], strength: float,

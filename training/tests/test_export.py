@@ -77,6 +77,11 @@ def test_card_lists_every_task(tiny: tuple[FusionNet, export.Graphs]) -> None:
     json.dumps(card)  # serialisable
     with pytest.raises(ValueError, match="no default strength for tasks"):
         build_card("tiny", graphs, model, {}, 4, {}, {})
+    assert card["max_strength"] == 1.0 and all("denoise_strength" not in t for t in tasks)
+    low = build_card("tiny", graphs, model, {t.name: 0.0 for t in TASKS}, 4, {}, {}, max_strength=0.02,
+                     denoise_strengths={"VI-IR": 0.01})
+    assert low["max_strength"] == 0.02
+    assert [t.get("denoise_strength") for t in low["tasks"]] == [0.01] + [None] * (len(TASKS) - 1)
 
 
 def test_parity_case_replays(tiny: tuple[FusionNet, export.Graphs], tmp_path: Path) -> None:

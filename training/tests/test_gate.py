@@ -398,3 +398,41 @@ def test_compare_scores_both_models_at_their_defaults_on_the_candidates_split(tm
         assert md[2].startswith("| current (") and md[3].startswith("| candidate (") and md[-1].startswith("Validation split: --val-min 10")
     finally:
         split.set_min_pairs(0)
+
+
+def test_max_strength_and_denoise_strengths_for_the_card(tmp_path: Path) -> None:
+    import json
+
+    from fccf_train.ship import denoise_strengths, max_strength_of
+
+    assert max_strength_of({"low_t_share": 1.0}) == 0.02
+    assert max_strength_of({"low_t_share": 0.5}) == 1.0 and max_strength_of({}) == 1.0
+    ck = tmp_path / "ck.pt"
+    ck.write_bytes(b"")
+    assert denoise_strengths(tmp_path, ck, 0.02) is None  # no validation report: no denoise strengths
+    rep = {"checkpoint": str(ck), "tasks": {"VI-IR": {"best_strength": 0.01}, "MEF": {"best_strength": 0.003}}}
+    (tmp_path / "diffusion-val.json").write_text(json.dumps(rep))
+    assert denoise_strengths(tmp_path, ck, 0.02) == {"VI-IR": 0.01, "MEF": 0.003}
+    with pytest.raises(ValueError, match="exceed the model's max_strength 0.005"):
+        denoise_strengths(tmp_path, ck, 0.005)
+    with pytest.raises(ValueError, match="not .*other.pt: rerun `robustness diffusion --split val`"):
+        denoise_strengths(tmp_path, tmp_path / "other.pt", 0.02)
+
+
+def test_diffusion_table_on_the_validation_split_names_its_best_strength(tmp_path: Path) -> None:
+    from fccf_train.model import FusionNet
+    from fccf_train.robustness import diffusion_markdown, diffusion_table
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(48, 40), pairs=6)
+    torch.manual_seed(0)
+    net = FusionNet().eval()
+    res = diffusion_table(net, root, 2, 2, log=lambda _: None, tasks=["VI-IR"], strengths=(0.003, 0.02), split="val")["VI-IR"]
+    assert res["pairs"] and set(res["pairs"]) <= {p.name for p in gate.validation_pairs(root, "VI-IR")}
+    assert res["strengths"] == [0.003, 0.02]
+    mean = {s: np.mean([res["levels"][lv][f"refine {s}"]["psnr"] for lv in ("15", "25")]) for s in (0.003, 0.02)}
+    assert res["best_strength"] == max(mean, key=mean.get)
+    md = diffusion_markdown({"VI-IR": res})
+    assert "| sigma | composite | blur+composite | refine 0.003 | refine 0.02 | gate |" in md
+    assert f"Highest mean PSNR over the noisy levels: refine {res['best_strength']}." in md

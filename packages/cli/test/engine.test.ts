@@ -16,8 +16,12 @@ import { describe, expect, it } from "vitest";
 const graphIO = (names: string[]) =>
   names.map((name) => ({ name, type: "float32", shape: ["N", 1, "H", "W"] }));
 
-function card(viIr: Record<string, unknown> = {}): ReturnType<typeof parseCard> {
+function card(
+  viIr: Record<string, unknown> = {},
+  root: Record<string, unknown> = {},
+): ReturnType<typeof parseCard> {
   return parseCard({
+    ...root,
     contract: "fccf-model/1",
     name: "analytic-test",
     graphs: {
@@ -122,9 +126,9 @@ function backend(k: number, log: { conds: Float32Array[]; ts: number[]; tasks: n
   });
 }
 
-async function engine(k: number, viIr: Record<string, unknown> = {}) {
+async function engine(k: number, viIr: Record<string, unknown> = {}, root: Record<string, unknown> = {}) {
   const log = { conds: [] as Float32Array[], ts: [] as number[], tasks: [] as number[] };
-  const c = card(viIr);
+  const c = card(viIr, root);
   return { engine: await FusionEngine.load(c, backend(k, log), async (f) => f), log };
 }
 
@@ -241,6 +245,58 @@ describe("FusionEngine", () => {
     await expect(
       e.fusePlanes(pair(16, 8), 1, 8, 16, { taskId: 0, stages: [0.8, 0.2], strength: 1.5, steps: 2 }),
     ).rejects.toThrow(/strength must be in \[0, 1\]/);
+  });
+});
+
+describe("max_strength and the denoise strength", () => {
+  const low = { default_strength: 0, denoise_strength: 0.01 };
+
+  it("the engine refuses strengths above the card's max_strength and runs those within it", async () => {
+    const { engine: e, log } = await engine(0, low, { max_strength: 0.02 });
+    expect(e.card.max_strength).toBe(0.02);
+    await expect(
+      e.fusePlanes(pair(16, 8), 1, 8, 16, { taskId: 0, stages: [0.8, 0.2], strength: 0.05, steps: 2 }),
+    ).rejects.toThrow(/strength 0.05 is above model analytic-test's max_strength 0.02: .*up to t = 20/);
+    const r = await e.fusePlanes(pair(16, 8), 1, 8, 16, {
+      taskId: 0,
+      stages: [0.8, 0.2],
+      strength: 0.02,
+      steps: 2,
+    });
+    expect(r.timesteps).toEqual([20, 10]);
+    expect(log.ts).toEqual([20, 10]);
+  });
+
+  it("a card without max_strength allows every strength; the card's strengths must lie within it", () => {
+    expect(card().max_strength).toBe(1);
+    expect(() => card({ default_strength: 0.5 }, { max_strength: 0.02 })).toThrow(
+      /tasks\[0\]\.default_strength must be in \[0, max_strength = 0.02\], got 0.5/,
+    );
+    expect(() => card({ default_strength: 0, denoise_strength: 0.03 }, { max_strength: 0.02 })).toThrow(
+      /tasks\[0\]\.denoise_strength must be in \(0, max_strength = 0.02\], got 0.03/,
+    );
+    expect(() => card({ default_strength: 0 }, { max_strength: 0 })).toThrow(
+      /max_strength must be in \(0, 1\]/,
+    );
+    expect(card(low, { max_strength: 0.02 }).tasks[0]!.denoise_strength).toBe(0.01);
+    expect(card(low).tasks[1]!.denoise_strength).toBeUndefined();
+  });
+
+  it("fuseImages({ denoise: true }) refines at the task's denoise strength", async () => {
+    const { engine: e, log } = await engine(0, low, { max_strength: 0.02 });
+    const r = await fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), {
+      task: "VI-IR",
+      denoise: true,
+      steps: 2,
+    });
+    expect(r.strength).toBe(0.01);
+    expect(log.ts).toEqual([10, 5]);
+    await expect(
+      fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), { task: "VI-IR", denoise: true, strength: 0.01 }),
+    ).rejects.toThrow(/either a strength or denoise, not both/);
+    await expect(
+      fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), { task: "MED-SPECT", denoise: true }),
+    ).rejects.toThrow(/names no denoise strength for MED-SPECT; give a strength instead/);
   });
 });
 

@@ -165,6 +165,9 @@ describe("fccf fuse", () => {
     await expect(run(["--task", "VI-IR", "--strength", "1.5", "-m", c])).rejects.toThrow(
       /--strength 1.5: expected a number in \[0, 1\]/,
     );
+    await expect(run(["--strength", "0.01", "--denoise", "-m", c, "-o", out])).rejects.toThrow(
+      /either --strength or --denoise, not both/,
+    );
     await expect(run(["-m", c, "-o", out, "--task", "X-RAY"])).rejects.toThrow(/unknown task 'X-RAY'/);
     await expect(run(["-m", c, "-o", out, "--sampler", "nonsense"])).rejects.toThrow(
       /unknown sampler 'nonsense'/,

@@ -47,6 +47,11 @@ export interface TaskSpec {
   register: Registration;
   /** Default refinement strength in [0, 1] (0 = the registered composite only). */
   default_strength: number;
+  /**
+   * Refinement strength for noisy sources, chosen on validation data with added sensor noise
+   * (the card's `denoise_strength`; absent when the model's refiner was not chosen for it).
+   */
+  denoise_strength?: number;
   /** Default number of sampler steps (the card's `sampler.default_steps`). */
   default_steps: number;
 }
@@ -70,6 +75,11 @@ export interface ModelCard {
   input_multiple: number;
   /** The sampler the card's quality tables were measured with (the card's `sampler.name`). */
   default_sampler: string;
+  /**
+   * Largest refinement strength the denoiser was trained for (the card's `max_strength`; 1 when
+   * absent): the engine refuses larger ones, whose result the model never learnt.
+   */
+  max_strength: number;
   tasks: TaskSpec[];
   raw: Record<string, unknown>;
 }
@@ -173,6 +183,9 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
   const steps = num(sampler.default_steps, "sampler.default_steps");
   if (!Number.isInteger(steps) || steps < 1) fail("sampler.default_steps must be a positive integer");
 
+  const maxStrength = root.max_strength === undefined ? 1 : num(root.max_strength, "max_strength");
+  if (!(maxStrength > 0 && maxStrength <= 1)) fail(`max_strength must be in (0, 1], got ${maxStrength}`);
+
   if (!Array.isArray(root.tasks) || root.tasks.length === 0) fail("tasks must be a non-empty list");
   const tasks = (root.tasks as unknown[]).map((v, i): TaskSpec => {
     const p = `tasks[${i}]`;
@@ -183,7 +196,14 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
     if (!(0 <= lo && lo <= hi && hi <= 1))
       fail(`${p}.stages must satisfy 0 <= lo <= hi <= 1, got hi ${hi}, lo ${lo}`);
     const strength = num(t.default_strength, `${p}.default_strength`);
-    if (!(strength >= 0 && strength <= 1)) fail(`${p}.default_strength must be in [0, 1]`);
+    if (!(strength >= 0 && strength <= maxStrength))
+      fail(`${p}.default_strength must be in [0, max_strength = ${maxStrength}], got ${strength}`);
+    let denoise: number | undefined;
+    if (t.denoise_strength !== undefined) {
+      denoise = num(t.denoise_strength, `${p}.denoise_strength`);
+      if (!(denoise > 0 && denoise <= maxStrength))
+        fail(`${p}.denoise_strength must be in (0, max_strength = ${maxStrength}], got ${denoise}`);
+    }
     const id = num(t.id, `${p}.id`);
     const strategy = oneOf(t.strategy, ["max", "mean"] as const, `${p}.strategy`);
     const strategies: Partial<Record<Strategy, number>> = { [strategy]: id };
@@ -208,6 +228,7 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
       register: t.register === undefined ? "none" : oneOf(t.register, REGISTRATIONS, `${p}.register`),
       stages: [hi, lo],
       default_strength: strength,
+      ...(denoise === undefined ? {} : { denoise_strength: denoise }),
       default_steps: steps,
     };
   });
@@ -218,6 +239,7 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
     schedule,
     input_multiple: inputMultiple,
     default_sampler: str(sampler.name, "sampler.name"),
+    max_strength: maxStrength,
     tasks,
     raw: root,
   };

@@ -32,7 +32,7 @@ export interface FusePlanesOptions {
   taskId: number;
   /** Stage boundaries (hi, lo) as fractions of the sampled range. */
   stages: readonly [number, number];
-  /** Refinement strength in [0, 1]; 0 returns the registered composite. */
+  /** Refinement strength in [0, card.max_strength]; 0 returns the registered composite. */
   strength: number;
   /** Sampler steps over the sampled range. */
   steps: number;
@@ -127,6 +127,14 @@ export class FusionEngine {
     const { strength, steps } = options;
     if (!(strength >= 0 && strength <= 1))
       throw new RangeError(`strength must be in [0, 1], got ${strength}`);
+    const maxStrength = this.card.max_strength;
+    if (strength > maxStrength)
+      throw new RangeError(
+        `strength ${strength} is above model ${this.card.name}'s max_strength ${maxStrength}: its denoiser was ` +
+          `trained only up to t = ${Math.round(maxStrength * (this.card.schedule.num_train_timesteps - 1))}, ` +
+          `so a larger strength gives a result it never learnt; use a strength in [0, ${maxStrength}] ` +
+          "(0 for clean sources, the task's denoise strength for noisy ones)",
+      );
     if (!Number.isInteger(steps) || steps < 1)
       throw new RangeError(`steps must be a positive integer, got ${steps}`);
     // Resolve the sampler before any work, so a bad name fails even when strength 0 needs none.

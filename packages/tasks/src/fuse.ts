@@ -33,8 +33,13 @@ export interface FuseImagesOptions {
    * Default: the card's, per task.
    */
   register?: Registration;
-  /** Refinement strength in [0, 1]; 0 = registered composite only. */
+  /** Refinement strength in [0, the card's max_strength]; 0 = registered composite only. */
   strength?: number;
+  /**
+   * Noisy sources: refine at the task's denoise strength from the card (chosen on validation
+   * data with added sensor noise) instead of `strength`; give one or the other.
+   */
+  denoise?: boolean;
   steps?: number;
   sampler?: string;
   samplerOptions?: Readonly<Record<string, unknown>>;
@@ -71,6 +76,7 @@ export interface FuseImagesResult {
  * import { fuseImages } from "@fccf/tasks";
  * const { image } = await fuseImages(engine, visible, infrared, { task: "VI-IR", seed: 1 });
  * const averaged = await fuseImages(engine, visible, infrared, { task: "VI-IR", strategy: "mean" });
+ * const denoised = await fuseImages(engine, noisyVisible, noisyInfrared, { task: "VI-IR", denoise: true });
  * ```
  */
 export async function fuseImages(
@@ -101,7 +107,7 @@ export async function fuseImages(
     cond.set(toUnit(padReflect(pair.a, w, h, pw, ph)), 2 * i * phw);
     cond.set(toUnit(padReflect(pair.b, w, h, pw, ph)), (2 * i + 1) * phw);
   });
-  const strength = options.strength ?? task.default_strength;
+  const strength = resolveStrength(engine.card.name, task, options);
   const steps = options.steps ?? task.default_steps;
   const planes = await engine.fusePlanes(cond, n, ph, pw, {
     taskId,
@@ -129,6 +135,17 @@ export async function fuseImages(
   flow.set(crop(dy, pw, w, h), w * h);
   if (pre) composeFlow(flow, pre.flow, w, h);
   return { image, task, mask, flow, planes, strategy, register, strength, steps };
+}
+
+function resolveStrength(model: string, task: TaskSpec, options: FuseImagesOptions): number {
+  if (!options.denoise) return options.strength ?? task.default_strength;
+  if (options.strength !== undefined)
+    throw new RangeError("give either a strength or denoise, not both (denoise sets the strength)");
+  if (task.denoise_strength === undefined)
+    throw new RangeError(
+      `model ${model} names no denoise strength for ${task.name}; give a strength instead`,
+    );
+  return task.denoise_strength;
 }
 
 /**

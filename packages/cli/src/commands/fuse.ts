@@ -23,7 +23,10 @@ options:
   -t, --task NAME       task: VI-IR, VI-NIR, PIF, MED-SPECT, MED-PET, MED-CT, MEF, MFF (required with A and B)
       --strategy S      intensity strategy: max (favour the brighter source) or mean (average them)
                         (default: the card's, per task)
-  -s, --strength X      diffusion refinement in [0, 1]; 0 = registered composite only (default: the card's, per task)
+  -s, --strength X      diffusion refinement in [0, the card's max_strength]; 0 = registered composite
+                        only (default: the card's, per task)
+      --denoise         noisy sources: refine at the task's denoise strength from the card
+                        (chosen on validation pairs with added sensor noise); instead of --strength
       --steps N         sampler steps (default: the card's)
       --sampler NAME    any registered sampler, e.g. dpmsolver++, ddim, unipc, euler (default: the card's)
       --seed N          noise seed (default 0): same inputs, model and seed give the same bytes
@@ -65,6 +68,8 @@ export async function run(args: string[]): Promise<number> {
     throw new UserError("--task is required when you give your own images (e.g. --task VI-IR)");
   const [pathA, pathB] = useSample ? [`${SAMPLES}/VI-IR/a-vi.png`, `${SAMPLES}/VI-IR/b-ir.png`] : positionals;
   const strength = number("strength", v.strength, (x) => x >= 0 && x <= 1, "a number in [0, 1]");
+  if (v.denoise && strength !== undefined)
+    throw new UserError("give either --strength or --denoise, not both (--denoise sets the strength)");
   const steps = number(
     "steps",
     v.steps,
@@ -105,6 +110,7 @@ export async function run(args: string[]): Promise<number> {
       task: task.id,
       strategy,
       strength,
+      denoise: v.denoise,
       steps,
       sampler: v.sampler,
       seed,
@@ -151,6 +157,7 @@ const argOptions = {
   task: { type: "string", short: "t" },
   strategy: { type: "string" },
   strength: { type: "string", short: "s" },
+  denoise: { type: "boolean" },
   steps: { type: "string" },
   sampler: { type: "string" },
   seed: { type: "string" },
