@@ -31,6 +31,7 @@ from .infer import auto_registers, fuse_images
 from .metrics import METRICS_GATE
 from .model import FusionNet, ModelConfig
 from .split import set_min_pairs, validation_names
+from .step import LOW_T_STRENGTH
 from .tasks import STRATEGIES, TASKS, task_by_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -220,6 +221,45 @@ def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=p
         out[t.name] = {"strength": best[2], "strategy": best[1], "validation_pairs": len(pairs), "baselines": refs,
                        "candidates": cand_rows}
         log(f"{t.name}: default strategy {best[1]}, strength {best[2]} ({len(pairs)} validation pairs)")
+    return out
+
+
+LOW_T_CANDIDATES = (0.0, 0.003, 0.01, 0.02)
+
+
+def max_strength_of(args: dict[str, object]) -> float:
+    """The largest strength a checkpoint's denoiser was trained for: LOW_T_STRENGTH when every sample
+    was drawn there (``train --low-t-share 1``; fine-tuned from a full-range denoiser it forgets the
+    rest), else 1."""
+    return LOW_T_STRENGTH if float(args.get("low_t_share") or 0.0) >= 1.0 else 1.0  # type: ignore[arg-type]
+
+
+def rechoose_strengths(model: FusionNet, train_root: str | Path, steps: int, strategies: dict[str, str],
+                       registers: dict[str, str | None], max_strength: float, log=print,  # type: ignore[no-untyped-def]
+                       tasks: list[str] | None = None) -> dict[str, dict[str, object]]:
+    """The default strength again, for a new denoiser over the same encoder (``train --freeze-encoder``):
+    per task, ``choose_strengths``' rule (wins against the validation mean and max rules, then the
+    mean relative margin, then the lower strength) over the candidates within ``max_strength``, at
+    the task's chosen strategy, network flow and pre-registration (choices made at strength 0, which
+    the encoder alone decides)."""
+    cands = [s for s in (STRENGTH_CANDIDATES if max_strength >= 1.0 else LOW_T_CANDIDATES) if s <= max_strength]
+    out: dict[str, dict[str, object]] = {}
+    for t in _tasks(tasks):
+        pairs, refs = validation_refs(train_root, t.name)
+        rows: dict[str, object] = {}
+        best = None
+        for s in cands:
+            got = evaluate_model(model, pairs, s, steps, strategy=strategies[t.name], register=registers[t.name])
+            n_wins = int(validation_counts(got, refs)["wins"])  # type: ignore[call-overload]
+            rel = float(np.mean([(got[m] - refs[r][m]) / (abs(refs[r][m]) + 1e-9) for r in refs for m in METRICS_GATE]))
+            rows[str(s)] = {"metrics": got, "wins": n_wins, "relative": rel}
+            key = (n_wins, rel, -s)
+            if best is None or key > best[0]:
+                best = (key, s)
+            log(f"  {t.name} s={s}: wins {n_wins}/16 rel {rel:+.4f}")
+        assert best is not None
+        out[t.name] = {"strength": best[1], "strength_candidates": rows}
+        log(f"{t.name}: default strength {best[1]}")
     return out
 
 
@@ -496,7 +536,8 @@ def rl_markdown(res: dict[str, object]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fccf_train.gate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=["select", "strengths", "flow", "register", "fusion", "rl"])
+    ap.add_argument("part", choices=["select", "strengths", "restrength", "flow", "register", "fusion", "rl"],
+                    help="restrength: only the default strength again, for a denoiser trained over the same (frozen) encoder")
     ap.add_argument("--checkpoint", required=True, help="select: comma-separated candidates")
     ap.add_argument("--train", default=str(SHARED / "data" / "train"))
     ap.add_argument("--test", default=str(SHARED / "data" / "test"))
@@ -528,6 +569,15 @@ def main(argv: list[str] | None = None) -> int:
             regs = read_registers(out / "strengths.json")
             if args.part != "rl":  # the RL comparison is of the networks as trained
                 model.set_network_flow(read_network_flow(out / "strengths.json"))
+        if args.part == "restrength":
+            sj = out / "strengths.json"
+            doc = json.loads(sj.read_text())
+            ck_args = torch.load(args.checkpoint, map_location="cpu").get("args") or {}
+            res = rechoose_strengths(model, args.train, args.steps, strat, regs, max_strength_of(ck_args), tasks=tasks)
+            for task, r in res.items():
+                doc["tasks"][task].update(r)
+            doc["strength_checkpoint"] = args.checkpoint
+            sj.write_text(json.dumps(doc, indent=1))
         choose = {"flow": choose_strategy_and_flow, "register": choose_registers}.get(args.part)
         if choose is not None:  # per-task defaults chosen on validation, added to strengths.json
             sj = out / "strengths.json"
@@ -537,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
             for task, r in choose(model, args.train, args.steps, st, strat, tasks=tasks).items():
                 doc["tasks"][task].update(r)  # type: ignore[union-attr]
             sj.write_text(json.dumps(doc, indent=1))
-        if args.part in ("strengths", "flow", "register"):
+        if args.part in ("strengths", "restrength", "flow", "register"):
             (out / "defaults.md").write_text(defaults_markdown(json.loads((out / "strengths.json").read_text())["tasks"]) + "\n")
         if args.part == "rl":
             if not args.compare:

@@ -24,10 +24,10 @@ import torch
 from .card import build_card, write_card
 from .evaluate import list_pairs
 from .export import OrtModel, check_parity, export_graphs, gflops, measure_speed
-from .gate import DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers
+from .gate import (DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, max_strength_of, read_defaults, read_network_flow,
+                   read_registers)
 from .images import load_image
 from .model import FusionNet
-from .step import LOW_T_STRENGTH
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
 from .tasks import STRATEGIES
 
@@ -208,12 +208,6 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     write_card(out / f"{name}.json", card)
     log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")
     return card
-
-
-def max_strength_of(args: dict[str, object]) -> float:
-    """The largest strength the denoiser was trained for: LOW_T_STRENGTH when every sample was drawn
-    there (``train --low-t-share 1``; fine-tuned from a full-range denoiser it forgets the rest), else 1."""
-    return LOW_T_STRENGTH if float(args.get("low_t_share") or 0.0) >= 1.0 else 1.0  # type: ignore[arg-type]
 
 
 def denoise_strengths(reports: Path, checkpoint: Path, max_strength: float) -> dict[str, float] | None:

@@ -403,7 +403,8 @@ def test_compare_scores_both_models_at_their_defaults_on_the_candidates_split(tm
 def test_max_strength_and_denoise_strengths_for_the_card(tmp_path: Path) -> None:
     import json
 
-    from fccf_train.ship import denoise_strengths, max_strength_of
+    from fccf_train.gate import max_strength_of
+    from fccf_train.ship import denoise_strengths
 
     assert max_strength_of({"low_t_share": 1.0}) == 0.02
     assert max_strength_of({"low_t_share": 0.5}) == 1.0 and max_strength_of({}) == 1.0
@@ -436,3 +437,23 @@ def test_diffusion_table_on_the_validation_split_names_its_best_strength(tmp_pat
     md = diffusion_markdown({"VI-IR": res})
     assert "| sigma | composite | blur+composite | refine 0.003 | refine 0.02 | gate |" in md
     assert f"Highest mean PSNR over the noisy levels: refine {res['best_strength']}." in md
+
+
+def test_restrength_keeps_to_the_low_t_candidates_and_the_chosen_strategy(tmp_path: Path) -> None:
+    from fccf_train.model import FusionNet, ModelConfig
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(72, 64), pairs=30)
+    torch.manual_seed(0)
+    net = FusionNet(ModelConfig(strategies=True)).eval()
+    res = gate.rechoose_strengths(net, root, 1, {"VI-IR": "mean"}, {"VI-IR": None}, 0.02, log=lambda _: None,
+                                  tasks=["VI-IR"])["VI-IR"]
+    rows = res["strength_candidates"]
+    assert list(rows) == ["0.0", "0.003", "0.01", "0.02"]
+    best = max(rows, key=lambda s: (rows[s]["wins"], rows[s]["relative"], -float(s)))
+    assert res["strength"] == float(best)
+    pairs, _ = gate.validation_refs(root, "VI-IR")
+    assert gate.evaluate_model(net, pairs, 0.01, 1, strategy="mean") == rows["0.01"]["metrics"]
+    full = gate.rechoose_strengths(net, root, 1, {"VI-IR": "max"}, {"VI-IR": None}, 1.0, log=lambda _: None, tasks=["VI-IR"])
+    assert list(full["VI-IR"]["strength_candidates"]) == [str(s) for s in gate.STRENGTH_CANDIDATES]
