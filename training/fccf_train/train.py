@@ -117,7 +117,10 @@ class Run:
         self.val_batches = [vs.batch(args.batch) for _ in range(4)]
         torch.manual_seed(args.seed)
         init = torch.load(args.init, map_location="cpu") if args.init and not args.resume else None
-        base_cfg = {**ModelConfig().to_dict(), **(init["config"] if init else {})}
+        resumed = os.path.join(self.out, "checkpoint.pt")
+        # a resumed run keeps its own architecture (a fine-tune's comes from its --init, not the defaults)
+        own = torch.load(resumed, map_location="cpu")["config"] if args.resume and os.path.exists(resumed) else None
+        base_cfg = {**ModelConfig().to_dict(), **(init["config"] if init else own or {})}
         self.net = FusionNet(ModelConfig.from_dict({**base_cfg, **json.loads(args.model_config)}))
         if init:
             self.net.load_for_finetune(init["ema"])

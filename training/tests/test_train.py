@@ -287,3 +287,17 @@ def test_fresh_denoiser_keeps_the_encoder_and_reinitialises_the_denoiser(tmp_pat
             assert torch.equal(v, fresh[k[len("denoiser."):]]) and torch.equal(v, nets[1][k]), k
     # the trained denoiser differs from a fresh one, so the test can tell them apart
     assert any(not torch.equal(src[k], nets[0][k]) for k in src if k.startswith("denoiser."))
+
+
+def test_a_fine_tune_resumes_with_its_own_architecture(tmp_path) -> None:
+    root = write_tiny_dataset(str(tmp_path / "data"))
+    init = str(tmp_path / "init")
+    # an architecture other than the defaults, which the fine-tune takes from its --init
+    assert main(["--data", root, "--out", init, "--weighting", "fixed", "--steps", "1",
+                 "--model-config", '{"mask_head": "bilinear"}', *COMMON]) == 0
+    out = str(tmp_path / "run")
+    args = ["--data", root, "--out", out, "--weighting", "fixed", "--init", os.path.join(init, "checkpoint.pt"), *COMMON]
+    assert main([*args, "--steps", "1"]) == 0
+    assert main([*args, "--steps", "2", "--resume"]) == 0
+    ck = torch.load(os.path.join(out, "checkpoint.pt"))
+    assert ck["step"] == 2 and ck["config"]["mask_head"] == "bilinear"
