@@ -224,7 +224,7 @@ def choose_strengths(model: FusionNet, train_root: str | Path, steps: int, log=p
     return out
 
 
-LOW_T_CANDIDATES = (0.0, 0.003, 0.01, 0.02)
+LOW_T_CANDIDATES = (0.0, 0.001, 0.003, 0.01, 0.02)
 
 
 def max_strength_of(args: dict[str, object]) -> float:

@@ -450,7 +450,7 @@ def test_restrength_keeps_to_the_low_t_candidates_and_the_chosen_strategy(tmp_pa
     res = gate.rechoose_strengths(net, root, 1, {"VI-IR": "mean"}, {"VI-IR": None}, 0.02, log=lambda _: None,
                                   tasks=["VI-IR"])["VI-IR"]
     rows = res["strength_candidates"]
-    assert list(rows) == ["0.0", "0.003", "0.01", "0.02"]
+    assert list(rows) == ["0.0", "0.001", "0.003", "0.01", "0.02"]
     best = max(rows, key=lambda s: (rows[s]["wins"], rows[s]["relative"], -float(s)))
     assert res["strength"] == float(best)
     pairs, _ = gate.validation_refs(root, "VI-IR")
