@@ -45,10 +45,29 @@ function noisy(img: RasterImage, seed: number): RasterImage {
   return { ...img, data };
 }
 
-async function blurred(img: RasterImage): Promise<RasterImage> {
-  const { width, height, channels } = img;
-  const data = await sharp(img.data, { raw: { width, height, channels } }).blur(BLUR).raw().toBuffer();
-  return { ...img, data: new Uint8Array(data) };
+// Separable Gaussian blur per channel, edges clamped (the blur + composite baseline of the gate).
+function blurred(img: RasterImage): RasterImage {
+  const { width: w, height: h, channels: c } = img;
+  const r = Math.ceil(3 * BLUR);
+  const k = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * BLUR * BLUR)));
+  const sum = k.reduce((s, v) => s + v, 0);
+  const pass = (src: Float64Array, dx: number, dy: number) => {
+    const out = new Float64Array(src.length);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let ch = 0; ch < c; ch++) {
+          let acc = 0;
+          for (let i = -r; i <= r; i++) {
+            const xx = Math.min(w - 1, Math.max(0, x + i * dx));
+            const yy = Math.min(h - 1, Math.max(0, y + i * dy));
+            acc += k[i + r]! * src[(yy * w + xx) * c + ch]!;
+          }
+          out[(y * w + x) * c + ch] = acc / sum;
+        }
+    return out;
+  };
+  const out = pass(pass(Float64Array.from(img.data), 1, 0), 0, 1);
+  return { ...img, data: Uint8Array.from(out, (v) => Math.min(255, Math.max(0, Math.round(v)))) };
 }
 
 const engine = await loadEngine(await defaultCardPath());
@@ -63,7 +82,7 @@ for (const [i, [task, fa, fb]] of pairs.entries()) {
     na,
     nb,
     (await fuseImages(engine, na, nb, { task, strength: 0 })).image,
-    (await fuseImages(engine, await blurred(na), await blurred(nb), { task, strength: 0 })).image,
+    (await fuseImages(engine, blurred(na), blurred(nb), { task, strength: 0 })).image,
     (await fuseImages(engine, na, nb, { task, denoise: true, seed: 1 })).image,
     (await fuseImages(engine, a, b, { task, strength: 0 })).image,
   ];

@@ -56,7 +56,7 @@ describe("fccf fuse", () => {
       "--task",
       "MED-PET",
       "-s",
-      "0.3",
+      "0.02",
       "--steps",
       "3",
       "--seed",
@@ -82,6 +82,36 @@ describe("fccf fuse", () => {
     );
     expect(s1!.equals(s1b!)).toBe(true);
     expect(s1!.equals(s2!)).toBe(false);
+  });
+
+  it("--denoise refines at the card's denoise strength for the task", async () => {
+    const c = await card();
+    const tasks = (
+      JSON.parse(await readFile(c, "utf8")) as { tasks: (CardTask & { denoise_strength?: number })[] }
+    ).tasks;
+    const pet = tasks.find((t) => t.name === "MED-PET")!;
+    expect(pet.denoise_strength).toBeGreaterThan(0); // the shipped card names one per task
+    const fuse = (name: string, ...extra: string[]) =>
+      run([
+        join(samples, "MED-PET/a-MRI.png"),
+        join(samples, "MED-PET/b-PET.png"),
+        "--task",
+        "MED-PET",
+        "-m",
+        c,
+        "-q",
+        "-o",
+        join(dir, name),
+        ...extra,
+      ]);
+    expect(await fuse("dn.png", "--denoise")).toBe(0);
+    expect(await fuse("dn-s.png", "-s", String(pet.denoise_strength))).toBe(0);
+    expect(await fuse("dn-0.png")).toBe(0);
+    const [dn, explicit, composite] = await Promise.all(
+      ["dn.png", "dn-s.png", "dn-0.png"].map((n) => readFile(join(dir, n))),
+    );
+    expect(dn!.equals(explicit!)).toBe(true);
+    expect(dn!.equals(composite!)).toBe(false);
   });
 
   it("switches the strategy when the model was trained for both, and says so when not", async () => {
