@@ -4,21 +4,17 @@
 // then the composite, `fuse --denoise` (the card's denoise strength for the task), and the
 // composite of the clean sources (what the others try to reach).
 // Run: pnpm --filter @fccf/cli exec tsx scripts/denoise-figure.ts
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { SeededNoise } from "@fccf/core";
 import "@fccf/samplers";
 import { fuseImages, type RasterImage } from "@fccf/tasks";
 import sharp from "sharp";
 import { defaultCardPath, loadEngine } from "../src/model-files.js";
 import { readImage } from "../src/read-image.js";
+import { FIGURE_PAIRS, REPO_ROOT } from "./sample-pairs.js";
 
-const root = resolve(import.meta.dirname, "../../..");
-const pairs = [
-  ["VI-IR", "VI-IR/a-vi.png", "VI-IR/b-ir.png"],
-  ["MED-PET", "MED-PET/a-MRI.png", "MED-PET/b-PET.png"],
-  ["MEF", "MEF/a-under.png", "MEF/b-over.png"],
-  ["MFF", "MFF/a-source_1.png", "MFF/b-source_2.png"],
-] as const;
+const root = REPO_ROOT;
+const pairs = FIGURE_PAIRS;
 const SIZE = 224;
 const SIGMA = 25;
 const BLUR = 1.2;

@@ -1,20 +1,16 @@
 // Fuses the four sample pairs with the shipped model and writes docs/samples.jpg: one row per
 // pair (A, B, fused with the task's default strategy, and fused with the other strategy when the
 // model was trained for both), each tile scaled to 256 px high. Run: pnpm --filter @fccf/cli exec tsx scripts/sample-figure.ts
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import "@fccf/samplers";
 import { fuseImages } from "@fccf/tasks";
 import sharp from "sharp";
 import { defaultCardPath, loadEngine } from "../src/model-files.js";
 import { readImage } from "../src/read-image.js";
+import { FIGURE_PAIRS, REPO_ROOT } from "./sample-pairs.js";
 
-const root = resolve(import.meta.dirname, "../../..");
-const pairs = [
-  ["VI-IR", "VI-IR/a-vi.png", "VI-IR/b-ir.png"],
-  ["MED-PET", "MED-PET/a-MRI.png", "MED-PET/b-PET.png"],
-  ["MEF", "MEF/a-under.png", "MEF/b-over.png"],
-  ["MFF", "MFF/a-source_1.png", "MFF/b-source_2.png"],
-] as const;
+const root = REPO_ROOT;
+const pairs = FIGURE_PAIRS;
 const H = 256;
 const engine = await loadEngine(await defaultCardPath());
 const rows: { input: Buffer; top: number; left: number }[] = [];
