@@ -216,7 +216,10 @@ def denoise_strengths(reports: Path, checkpoint: Path, max_strength: float) -> d
     rep = _report(reports, "diffusion-val")
     if rep is None:
         return None
-    if Path(str(rep["checkpoint"])).resolve() != checkpoint.resolve():
+    named = Path(str(rep["checkpoint"]))
+    # the report names the checkpoint as given on the command line, usually relative to training/
+    candidates = {named.resolve(), (REPO / "training" / named).resolve()} if not named.is_absolute() else {named.resolve()}
+    if checkpoint.resolve() not in candidates:
         raise ValueError(f"{reports / 'diffusion-val.json'} is of {rep['checkpoint']}, not {checkpoint}: "
                          "rerun `robustness diffusion --split val` for this checkpoint")
     out = {t: float(r["best_strength"]) for t, r in rep["tasks"].items()}  # type: ignore[union-attr]
