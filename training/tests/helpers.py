@@ -23,3 +23,18 @@ def write_tiny_dataset(root: str, size: tuple[int, int] = (48, 40), pairs: int =
                     img = np.stack([img, img[::-1, :] * 0.8, 255 - img], -1)
                 Image.fromarray(img.astype(np.uint8)).save(os.path.join(root, task, d, f"p{i}.png"))
     return root
+
+
+def random_model(cfg: "ModelConfig | None" = None, seed: int = 0) -> "FusionNet":
+    """A FusionNet (eval mode) with every weight moved off its initialisation: zero-initialised heads
+    would make export parity and weight round trips trivial."""
+    import torch
+
+    from fccf_train.model import FusionNet, ModelConfig
+
+    torch.manual_seed(seed)
+    model = FusionNet(cfg or ModelConfig()).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model

@@ -18,16 +18,14 @@ from fccf_train.model import FusionNet, ModelConfig
 from fccf_train.parity import FLOAT_TOLERANCE, replay_case, write_case
 from fccf_train.tasks import TASKS
 
+from .helpers import random_model
+
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is needed to run onnxruntime-node")
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[FusionNet, export.Graphs]:
-    torch.manual_seed(0)
-    model = FusionNet(ModelConfig()).eval()
-    with torch.no_grad():  # zero-initialised heads would make parity trivial
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
+    model = random_model(ModelConfig(), seed=0)
     graphs = export.export_graphs(model, tmp_path_factory.mktemp("onnx"), "tiny")
     return model, graphs
 
@@ -40,11 +38,7 @@ def test_onnx_matches_pytorch(tiny: tuple[FusionNet, export.Graphs]) -> None:
 
 
 def test_bilinear_mask_head_exports_with_dynamic_size(tmp_path: Path) -> None:
-    torch.manual_seed(1)
-    model = FusionNet(ModelConfig(mask_head="bilinear")).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
+    model = random_model(ModelConfig(mask_head="bilinear"), seed=1)
     graphs = export.export_graphs(model, tmp_path, "bil")
     diffs = export.check_parity(model, graphs, h=40, w=56)
     assert diffs["encoder"] <= 1e-4 and diffs["denoiser"] <= 1e-4, diffs
@@ -111,11 +105,7 @@ def test_parity_case_replays_on_onnx(tiny: tuple[FusionNet, export.Graphs], tmp_
 def test_strategy_conditioned_card_and_fixture(tmp_path: Path) -> None:
     # one graph task id per (task, strategy); the card's id is the default strategy's, and a parity
     # case made with the non-default strategy replays on the ONNX graphs with the strategy it names
-    torch.manual_seed(1)
-    model = FusionNet(ModelConfig(strategies=True)).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
+    model = random_model(ModelConfig(strategies=True), seed=1)
     graphs = export.export_graphs(model, tmp_path / "onnx", "tiny-s")
     defaults = {t.name: "max" for t in TASKS}
     card = build_card("tiny-s", graphs, model, {t.name: 0.0 for t in TASKS}, 4, {}, {}, default_strategies=defaults)
@@ -151,11 +141,7 @@ def test_lineage_follows_init_checkpoints_with_their_training_time(tmp_path: Pat
 def test_network_flow_gate_is_baked_into_the_encoder_graph(tmp_path: Path) -> None:
     from fccf_train.tasks import task_by_name
 
-    torch.manual_seed(2)
-    model = FusionNet(ModelConfig()).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
+    model = random_model(ModelConfig(), seed=2)
     model.set_network_flow(["MEF"])
     graphs = export.export_graphs(model, tmp_path, "gated")
     cond = (np.random.default_rng(0).random((2, 2, 32, 48), dtype=np.float32) * 2 - 1).astype(np.float32)
@@ -173,11 +159,7 @@ def test_recover_rebuilds_the_exported_model(tmp_path: Path) -> None:
     from fccf_train.recover import recover, write_checkpoint
     from fccf_train.gate import load_model
 
-    torch.manual_seed(2)
-    model = FusionNet(ModelConfig(mask_head="bilinear")).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
+    model = random_model(ModelConfig(mask_head="bilinear"), seed=2)
     model.set_network_flow(["MEF", "MFF"])
     graphs = export.export_graphs(model, tmp_path, "rec")
     card = {"config": model.cfg.to_dict(), "graphs": {"encoder": {"file": graphs.encoder.path.name},
