@@ -47,6 +47,9 @@ class ModelConfig:
     smooth_kernel: int = 3
     feat: int = 8
     den: tuple[int, int] = (12, 24)
+    # 3x3 convolutions at 1/4 in the denoiser: the first is the original ``mid``; each further one is a
+    # residual block (a wider receptive field for denoising, at a small cost per step)
+    den_mid: int = 1
     task_dim: int = 32
     corr_radius: int = 2
     cheb_order: int = 3
@@ -265,6 +268,8 @@ class Denoiser(nn.Module):
         self.up = upconv(d4, d2)
         self.head = nn.Conv2d(d2, 4, 1)
         self.films = nn.ModuleList([FiLM(64, c) for c in (d2, d4, d4, d2)])
+        self.mid_extra = nn.ModuleList([conv(d4, d4) for _ in range(cfg.den_mid - 1)])
+        self.films_extra = nn.ModuleList([FiLM(64, d4) for _ in range(cfg.den_mid - 1)])
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         self.register_buffer("log_abar", torch.log(SCHEDULE.alphas_cumprod).float(), persistent=False)
@@ -295,6 +300,8 @@ class Denoiser(nn.Module):
         h2 = act(fl[0](hx * c_in + self.inp_c(comp), te))
         h4 = act(fl[1](self.down(h2) + self.feat_in(feat), te))
         h4 = act(fl[2](self.mid(h4), te))
+        for c, f in zip(self.mid_extra, self.films_extra):
+            h4 = h4 + act(f(c(h4), te))
         h = act(fl[3](self.up(h4) + h2, te))
         return c_skip * x_t + c_out * F.pixel_shuffle(self.head(h), 2)
 
@@ -334,7 +341,48 @@ class FusionNet(nn.Module):
             if rows % src.shape[0]:
                 raise ValueError(f"task embedding rows {src.shape[0]} cannot fill {rows}")
             state = {**state, key: src.repeat(rows // src.shape[0], 1)}
+        den = {k[len("denoiser."):]: v for k, v in state.items() if k.startswith("denoiser.")}
+        if any(v.shape != den.get(k, v).shape for k, v in self.denoiser.state_dict().items()) or \
+                den.keys() != self.denoiser.state_dict().keys():
+            state = {**state, **{f"denoiser.{k}": v for k, v in grow_denoiser_state(den, self.denoiser).items()}}
         self.load_state_dict(state)
+
+
+def grow_denoiser_state(old: dict[str, torch.Tensor], new: Denoiser) -> dict[str, torch.Tensor]:
+    """The state of ``new`` (wider and/or with more mid blocks) that computes exactly what the smaller
+    denoiser ``old`` computes: old weights fill the leading channels, weights reading the added channels
+    are zero (their incoming weights keep ``new``'s random initialisation, so they can learn), and added
+    mid blocks start as the identity (zero convolution inside the residual). Training then continues from
+    the smaller network's function with the larger one's capacity."""
+    out: dict[str, torch.Tensor] = {}
+    for k, fresh in new.state_dict().items():
+        t = fresh.clone()
+        if k.startswith("mid_extra."):
+            t.zero_()
+        if k not in old:
+            out[k] = t
+            continue
+        src = old[k]
+        if src.dim() != t.dim() or any(a > b for a, b in zip(src.shape, t.shape)):
+            raise ValueError(f"denoiser.{k}: {tuple(src.shape)} does not fit in {tuple(t.shape)}; "
+                             "a checkpoint's denoiser can only be grown (wider, more mid blocks)")
+        if k.startswith("films.") and ".lin." in k:
+            # FiLM rows are (scale for C channels, shift for C channels): grow each half on its own
+            c_old, c_new = src.shape[0] // 2, t.shape[0] // 2
+            t.zero_()
+            t[:c_old] = src[:c_old]
+            t[c_new:c_new + c_old] = src[c_old:]
+            out[k] = t
+            continue
+        # which dimension reads input channels: Conv2d/Linear weight dim 1, ConvTranspose2d weight dim 0
+        in_dim = 0 if k.startswith("up.") and k.endswith("weight") else 1 if t.dim() > 1 else None
+        if in_dim is not None and t.shape[in_dim] > src.shape[in_dim]:
+            idx = [slice(None)] * t.dim()
+            idx[in_dim] = slice(src.shape[in_dim], None)
+            t[tuple(idx)] = 0
+        t[tuple(slice(0, n) for n in src.shape)] = src
+        out[k] = t
+    return out
 
 
 def count_params(m: nn.Module) -> int:

@@ -37,6 +37,13 @@ def test_onnx_matches_pytorch(tiny: tuple[FusionNet, export.Graphs]) -> None:
     assert diffs["encoder"] <= 1e-4 and diffs["denoiser"] <= 1e-4, diffs
 
 
+def test_grown_denoiser_exports_within_tolerance(tmp_path: Path) -> None:
+    model = random_model(ModelConfig(den=(16, 32), den_mid=3), seed=3)
+    graphs = export.export_graphs(model, tmp_path, "grown")
+    diffs = export.check_parity(model, graphs, h=40, w=56)
+    assert diffs["encoder"] <= 1e-4 and diffs["denoiser"] <= 1e-4, diffs
+
+
 def test_bilinear_mask_head_exports_with_dynamic_size(tmp_path: Path) -> None:
     model = random_model(ModelConfig(mask_head="bilinear"), seed=1)
     graphs = export.export_graphs(model, tmp_path, "bil")
@@ -155,11 +162,13 @@ def test_network_flow_gate_is_baked_into_the_encoder_graph(tmp_path: Path) -> No
     assert [t["name"] for t in card["tasks"] if not t["network_flow"]] == ["MEF"]  # type: ignore[index, union-attr]
 
 
-def test_recover_rebuilds_the_exported_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cfg", [ModelConfig(mask_head="bilinear"),
+                                 ModelConfig(mask_head="bilinear", den=(16, 32), den_mid=2)])
+def test_recover_rebuilds_the_exported_model(tmp_path: Path, cfg: ModelConfig) -> None:
     from fccf_train.recover import recover, write_checkpoint
     from fccf_train.gate import load_model
 
-    model = random_model(ModelConfig(mask_head="bilinear"), seed=2)
+    model = random_model(cfg, seed=2)
     model.set_network_flow(["MEF", "MFF"])
     graphs = export.export_graphs(model, tmp_path, "rec")
     card = {"config": model.cfg.to_dict(), "graphs": {"encoder": {"file": graphs.encoder.path.name},

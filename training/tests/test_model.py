@@ -189,3 +189,28 @@ def test_one_channel_1x1_is_the_convolution() -> None:
     conv = torch.nn.Conv2d(12, 1, 1)
     x = torch.randn(2, 12, 9, 7)
     assert torch.allclose(one_channel_1x1(conv, x), conv(x), atol=1e-6)
+
+
+def test_grown_denoiser_starts_from_the_smaller_ones_function_and_learns() -> None:
+    from .helpers import random_model
+
+    small = random_model(ModelConfig(), seed=4)
+    big = FusionNet(ModelConfig(den=(16, 32), den_mid=3))
+    big.load_for_finetune(small.state_dict())
+    cond = torch.rand(2, 2, 32, 40) * 2 - 1
+    task = torch.tensor([0, 5])
+    x_t, t = torch.rand(2, 1, 32, 40) * 2 - 1, torch.tensor([3.0, 400.0])
+    with torch.no_grad():
+        feat, comp, _, _ = small.encoder(cond, task)
+        want = small.denoiser(x_t, t, feat, comp)
+    got = big.denoiser(x_t, t, feat, comp)
+    assert torch.allclose(got, want, atol=1e-6)
+    # the added capacity is not dead: the zero-initialised weights that read it receive gradients
+    got.square().mean().backward()
+    for name in ("mid_extra.0.weight", "mid_extra.1.weight", "head.weight", "mid.weight"):
+        assert big.denoiser.get_parameter(name).grad.abs().sum() > 0, name
+    grad = big.denoiser.head.weight.grad
+    assert grad[:, 12:].abs().sum() > 0  # reads the 4 added half-resolution channels
+    # an unrelated architecture is refused rather than silently cut
+    with pytest.raises(ValueError, match="can only be grown"):
+        FusionNet(ModelConfig(den=(8, 16))).load_for_finetune(small.state_dict())
