@@ -36,7 +36,7 @@ def build_card(
     default_strategies: dict[str, str] | None = None,
     default_registers: dict[str, str | None] | None = None,
     max_strength: float = 1.0,
-    denoise_strengths: dict[str, float] | None = None,
+    denoise: dict[str, list[dict[str, float]]] | None = None,
 ) -> dict[str, object]:
     """The card (see DESIGN.md). ``tasks[].id`` is the graphs' task input for the task's default
     strategy; a strategy-conditioned model also lists ``tasks[].strategies`` (strategy -> id)."""
@@ -98,7 +98,8 @@ def build_card(
                 "network_flow": t.name not in model.network_flow_off(),
                 "stages": {"hi": t.stages[0], "lo": t.stages[1]},
                 "default_strength": default_strengths[t.name],
-                **({"denoise_strength": denoise_strengths[t.name]} if denoise_strengths and t.name in denoise_strengths else {}),
+                # fccf fuse --denoise: strength by the sources' estimated noise (noise.denoise_strength_for)
+                **({"denoise": denoise[t.name]} if denoise and t.name in denoise else {}),
             }
             for t in TASKS
         ],

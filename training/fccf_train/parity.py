@@ -21,6 +21,7 @@ import numpy as np
 from .images import save_png
 from .infer import fuse_images, pad_to_multiple
 from .model import INPUT_MULTIPLE, FusionNet
+from .noise import estimate_noise
 from .tasks import task_by_name
 
 SAMPLER = "dpmsolver++"
@@ -51,9 +52,12 @@ def write_case(
     note: str = "",
     strategy: str | None = None,
     register: str | None = None,
+    denoise: bool = False,
 ) -> dict[str, object]:
     """Run one pair through `fuse_images` and write the fixture folder; returns case.json content.
-    ``strategy`` None is the task's training strategy; case.json always names the one used."""
+    ``strategy`` None is the task's training strategy; case.json always names the one used.
+    Every case records the sources' noise estimates (``noise.estimate_noise``); ``denoise`` marks a
+    case whose strength the card's denoise rule chose from them (engines replay it with denoise on)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     strategy = strategy or task_by_name(task).strategy
     res = fuse_images(model, a, b, task, strength, steps, seed=seed, strategy=strategy, register=register)
@@ -67,6 +71,8 @@ def write_case(
         "task": task,
         "strategy": strategy,
         "register": register,
+        "denoise": denoise,
+        "noise_estimate": {"a": estimate_noise(a), "b": estimate_noise(b)},
         "note": note,
         "width": w,
         "height": h,

@@ -40,6 +40,7 @@ from .images import evaluator_grey, load_image
 from .infer import fuse_images, resample_cubic
 from .metrics import qabf
 from .model import FusionNet
+from .noise import denoise_strength_for, estimate_noise, rules_from_report
 from .tasks import TASKS
 from .warp import warp
 
@@ -74,7 +75,15 @@ def _subset(root: str, task: str, n: int, split: str = "test") -> list:  # type:
 
 def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
                     strategies: dict[str, str] | None = None, registers: dict[str, str | None] | None = None,
-                    strengths: tuple[float, ...] = REFINE_STRENGTHS, split: str = "test") -> dict[str, object]:
+                    strengths: tuple[float, ...] = REFINE_STRENGTHS, split: str = "test",
+                    levels: tuple[int, ...] = NOISE_LEVELS,
+                    denoise_rows: dict[str, list[dict[str, float]]] | None = None) -> dict[str, object]:
+    """``levels`` must include 0 (the clean-source Qabf each noisy result is compared with). With
+    ``denoise_rows`` (the card's per-task rule, ``noise.denoise_strength_for``) each level also gets
+    an ``auto`` entry: the strength chosen from the sources' estimated noise, as ``fccf fuse --denoise``
+    does, with the mean estimate."""
+    if 0 not in levels:
+        raise ValueError("the noise levels must include 0")
     out: dict[str, object] = {}
     for t in [t for t in TASKS if tasks is None or t.name in tasks]:
         pairs = _subset(test_root, t.name, n_pairs, split)
@@ -94,7 +103,7 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
             a, b = load_image(p.path_a), load_image(p.path_b)
             ga, gb = evaluator_grey(a), evaluator_grey(b)
             ref = evaluator_grey(fuse(a, b, 0.0))
-            for level in NOISE_LEVELS:
+            for level in levels:
                 rng = np.random.default_rng(1000 * i + level)
                 an, bn = add_noise(a, level, rng), add_noise(b, level, rng)
 
@@ -102,15 +111,24 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
                     g = evaluator_grey(img)
                     return psnr255(g, ref), qabf(g, ga, gb)
 
-                add(level, "composite", *score(fuse(an, bn, 0.0)))
+                done: dict[float, tuple[float, float]] = {0.0: score(fuse(an, bn, 0.0))}
+                add(level, "composite", *done[0.0])
                 if level > 0:
                     for s in BLUR_SIGMAS:
                         add(level, f"blur{s}", *score(fuse(blur(an, s), blur(bn, s), 0.0)))
                 for s in strengths:
-                    add(level, f"refine{s}", *score(fuse(an, bn, s, seed=i)))
+                    done[s] = score(fuse(an, bn, s, seed=i))
+                    add(level, f"refine{s}", *done[s])
+                if denoise_rows is not None:
+                    est = max(estimate_noise(an), estimate_noise(bn))
+                    s_auto = denoise_strength_for(denoise_rows.get(t.name, []), est)
+                    got = done[s_auto] if s_auto in done else score(fuse(an, bn, s_auto, seed=i))
+                    add(level, "auto", *got)
+                    acc[f"{level}/auto"].setdefault("sigma_est", []).append(est)
+                    acc[f"{level}/auto"].setdefault("strength", []).append(s_auto)
         means = {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in acc.items()}
         rows: dict[str, object] = {}
-        for level in NOISE_LEVELS:
+        for level in levels:
             row: dict[str, object] = {"composite": means[f"{level}/composite"]}
             if level > 0:
                 best = max(BLUR_SIGMAS, key=lambda s: means[f"{level}/blur{s}"]["psnr"])
@@ -124,8 +142,14 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
                     r["qabf_ratio"] = r["qabf"] / clean_q if clean_q else float("nan")
                     r["pass"] = bool(r["beats_composite"] and r["beats_blur"] and r["qabf_ratio"] >= 0.95)
                 row[f"refine {s}"] = r
+            if f"{level}/auto" in means:
+                row["auto"] = means[f"{level}/auto"]
+            # the strength (0 = the composite) of the highest mean PSNR at this level: the card's denoise rule
+            if level > 0:
+                cand = {0.0: means[f"{level}/composite"]["psnr"], **{s: means[f"{level}/refine{s}"]["psnr"] for s in strengths}}
+                row["best"] = max(cand, key=lambda s: (cand[s], -s))
             rows[str(level)] = row
-        noisy = [str(lv) for lv in NOISE_LEVELS if lv > 0]
+        noisy = [str(lv) for lv in levels if lv > 0]
         best = max(strengths, key=lambda s: float(np.mean([rows[lv][f"refine {s}"]["psnr"] for lv in noisy])))  # type: ignore[index]
         # best_strength: the strength of the highest mean PSNR over the noise levels (on validation: the card's denoise strength)
         out[t.name] = {"pairs": [p.name for p in pairs], "strengths": list(strengths), "best_strength": best, "levels": rows}
@@ -133,7 +157,7 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
             f"sigma {lv}: comp {rows[str(lv)]['composite']['psnr']:.2f} dB"  # type: ignore[index]
             + (f", blur {rows[str(lv)]['blur_composite']['psnr']:.2f}" if lv else "")  # type: ignore[index]
             + "".join(f", s{s} {rows[str(lv)][f'refine {s}']['psnr']:.2f}" for s in strengths)  # type: ignore[index]
-            for lv in NOISE_LEVELS))
+            for lv in levels))
     return out
 
 
@@ -149,9 +173,11 @@ def diffusion_markdown(res: dict[str, object]) -> str:
     for task, r in res.items():
         assert isinstance(r, dict)
         strengths = r.get("strengths", REFINE_STRENGTHS)
+        auto = any("auto" in row for row in r["levels"].values())
         lines += [f"### {task} ({len(r['pairs'])} pairs)", "",
-                  "| sigma | composite | blur+composite | " + " | ".join(f"refine {s}" for s in strengths) + " | gate |",
-                  "|---|---|---|" + "---|" * len(strengths) + "---|"]
+                  "| sigma | composite | blur+composite | " + " | ".join(f"refine {s}" for s in strengths)
+                  + (" | --denoise (noise estimate, strength) | best" if auto else " | best") + " | gate |",
+                  "|---|---|---|" + "---|" * len(strengths) + ("---|---|" if auto else "---|") + "---|"]
         for level, row in r["levels"].items():
             c = row["composite"]
             bl = row.get("blur_composite")
@@ -164,6 +190,10 @@ def diffusion_markdown(res: dict[str, object]) -> str:
                     mark = " ✓" if x["pass"] else ""
                     ok.append(x["pass"])
                 cells.append(f"{x['psnr']:.2f} / {x['qabf']:.3f}{mark}")
+            if auto:
+                a = row.get("auto")
+                cells.append(f"{a['psnr']:.2f} / {a['qabf']:.3f} ({a['sigma_est']:.1f}, {a['strength']:.4g})" if a else "-")
+            cells.append("-" if "best" not in row else "composite" if row["best"] == 0 else f"refine {row['best']}")
             gate = "-" if level == "0" else ("pass" if any(ok) else "MISS")
             lines.append(f"| {level}/255 | " + " | ".join(cells) + f" | {gate} |")
         if "best_strength" in r:
@@ -271,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", default=str(SHARED / "data" / "train"))
     ap.add_argument("--strengths", default=",".join(str(s) for s in REFINE_STRENGTHS),
                     help="diffusion: comma-separated refinement strengths")
+    ap.add_argument("--levels", default=",".join(str(s) for s in NOISE_LEVELS),
+                    help="diffusion: comma-separated Gaussian noise sigmas (8-bit), including 0")
+    ap.add_argument("--denoise-from", default=None,
+                    help="diffusion: a validation diffusion report (JSON); adds the --denoise column, its per-level rule applied to each pair's estimated noise")
     ap.add_argument("--name", default=None, help="diffusion: report stem (default diffusion, or diffusion-val with --split val)")
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--out", default=str(REPORTS))
@@ -294,8 +328,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.split == "val":
                 use_checkpoint_split([args.checkpoint])
             root = args.train if args.split == "val" else args.test
+            levels = tuple(int(x) for x in args.levels.split(","))
+            rules = rules_from_report(json.loads(Path(args.denoise_from).read_text())) if args.denoise_from else None
             res = diffusion_table(model, root, args.pairs, args.steps, tasks=tasks, strategies=strat, registers=regs,
-                                  strengths=strengths, split=args.split)
+                                  strengths=strengths, split=args.split, levels=levels, denoise_rows=rules)
             md = diffusion_markdown(res)
         else:
             res = registration_table(model, args.test, args.pairs, args.steps, st, tasks=tasks, strategies=strat,

@@ -19,6 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .card import build_card, write_card
@@ -28,6 +29,8 @@ from .gate import (DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, max_strengt
                    read_registers)
 from .images import load_image
 from .model import FusionNet
+from .noise import denoise_strength_for, estimate_noise, rules_from_report
+from .robustness import add_noise
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
 from .tasks import STRATEGIES
 
@@ -43,6 +46,10 @@ PARITY_CASES = (
     ("MFF", 1, 200, 200, 41, 38, 0.2, 3, 5),
 )
 
+
+# a case with Gaussian noise (sigma, 8-bit) added to both crops, its strength chosen by the card's
+# denoise rule from the noise estimate: (task, pair index, crop y, x, h, w, sigma, steps, seed)
+DENOISE_CASE = ("VI-IR", 3, 40, 60, 48, 64, 25.0, 4, 8)
 
 # cases run with a classical pre-registration whatever the card's default (infer.fuse_images
 # register=...; the same fields, then the mode), so engines test both modes against the reference:
@@ -109,7 +116,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
     if over:
         raise ValueError(f"default strengths {over} exceed the model's max_strength {max_strength} "
                          "(its denoiser was trained only at low t): rerun `gate strengths` for this checkpoint")
-    denoise = denoise_strengths(reports, checkpoint, max_strength)
+    denoise = denoise_rules(reports, checkpoint, max_strength)
     registers = read_registers(reports / "strengths.json")
     model.set_network_flow(read_network_flow(reports / "strengths.json"))  # baked into the encoder graph
     graphs = export_graphs(model, out, name)
@@ -156,6 +163,9 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
                                 n_steps, seed, strategy, register)
         if cid not in cases:  # a register case may repeat a default one
             cases.append(cid)
+    if denoise:
+        task = DENOISE_CASE[0]
+        cases.append(write_denoise_case(model, pdir, denoise[task], strategies[task], registers[task]))
     # the fixtures must be reachable by an ONNX engine: replay them on the exported graphs
     ort_model = OrtModel(graphs, model.cfg)
     replay = {cid: replay_case(ort_model, pdir / cid) for cid in cases}
@@ -199,20 +209,22 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
             f"speed at 640x480: encoder {enc_ms:.1f} ms + denoiser step {den_ms:.1f} ms = {full:.1f} ms per full forward; "
             "budget 40 ms per full forward and 20 ms per denoiser step")
     if denoise:
-        quality["denoise_strength_selection"] = (
-            "validation split with Gaussian noise 15/255 and 25/255 on both sources: per task the strength of the highest "
-            "mean PSNR to the clean-source composite (training/reports/diffusion-val.{json,md})")
+        quality["denoise_selection"] = (
+            "validation split with Gaussian noise on both sources: per task and noise level the strength (0 = the composite) "
+            "of the highest mean PSNR to the clean-source composite (training/reports/diffusion-val.{json,md}); "
+            "fccf fuse --denoise takes the level nearest the sources' estimated noise")
     card = build_card(name, graphs, model, strengths, steps, measured, training, quality, default_strategies=strategies,
-                      default_registers=registers, max_strength=max_strength, denoise_strengths=denoise)
+                      default_registers=registers, max_strength=max_strength, denoise=denoise)
     card["parity_fixtures"] = {"dir": "parity", "cases": cases, "python_reference": "training/fccf_train/infer.py"}
     write_card(out / f"{name}.json", card)
     log(f"wrote {out / (name + '.json')} ({len(cases)} parity cases, {size / 1e6:.2f} MB of ONNX)")
     return card
 
 
-def denoise_strengths(reports: Path, checkpoint: Path, max_strength: float) -> dict[str, float] | None:
-    """Per task, the strength chosen on noisy validation pairs (`robustness diffusion --split val`), if
-    that report exists; it must be of this checkpoint and within its max_strength."""
+def denoise_rules(reports: Path, checkpoint: Path, max_strength: float) -> dict[str, list[dict[str, float]]] | None:
+    """Per task, the card's ``denoise`` rule: for each noise level of the validation report
+    (`robustness diffusion --split val`), the strength chosen there (0 = the composite), if that report
+    exists; it must be of this checkpoint and within its max_strength."""
     rep = _report(reports, "diffusion-val")
     if rep is None:
         return None
@@ -222,8 +234,9 @@ def denoise_strengths(reports: Path, checkpoint: Path, max_strength: float) -> d
     if checkpoint.resolve() not in candidates:
         raise ValueError(f"{reports / 'diffusion-val.json'} is of {rep['checkpoint']}, not {checkpoint}: "
                          "rerun `robustness diffusion --split val` for this checkpoint")
-    out = {t: float(r["best_strength"]) for t, r in rep["tasks"].items()}  # type: ignore[union-attr]
-    over = {t: v for t, v in out.items() if v > max_strength}
+    out = rules_from_report(rep)
+    over = {t: [r["strength"] for r in rows if r["strength"] > max_strength] for t, rows in out.items()}
+    over = {t: v for t, v in over.items() if v}
     if over:
         raise ValueError(f"{reports / 'diffusion-val.json'}: strengths {over} exceed the model's max_strength {max_strength}")
     return out
@@ -238,6 +251,21 @@ def write_parity_case(model: FusionNet, pdir: Path, task: str, idx: int, box: tu
     cid = f"{task.lower()}-{p.name}-{strategy}-s{strength:g}-n{n_steps}" + (f"-{register}" if register else "")
     write_case(model, pdir / cid, a, b, task, strength, n_steps, seed,
                note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}", strategy=strategy, register=register)
+    return cid
+
+
+def write_denoise_case(model: FusionNet, pdir: Path, rule: list[dict[str, float]], strategy: str,
+                       register: str | None) -> str:
+    """The DENOISE_CASE fixture: noisy crops, strength from the rule and their noise estimate."""
+    task, idx, y, x, h, w, sigma, n_steps, seed = DENOISE_CASE
+    p = list_pairs(SHARED / "data" / "test", task)[idx]
+    rng = np.random.default_rng(seed)
+    a, b = (add_noise(crop(load_image(path), y, x, h, w), sigma, rng) for path in (p.path_a, p.path_b))
+    strength = denoise_strength_for(rule, max(estimate_noise(a), estimate_noise(b)))
+    cid = f"{task.lower()}-{p.name}-{strategy}-denoise{sigma:g}-s{strength:g}-n{n_steps}"
+    write_case(model, pdir / cid, a, b, task, strength, n_steps, seed, strategy=strategy, register=register, denoise=True,
+               note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}, Gaussian noise std {sigma:g} added to both "
+                    "(seeded), strength from the card's denoise rule")
     return cid
 
 

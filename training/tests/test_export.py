@@ -15,6 +15,7 @@ from PIL import Image
 from fccf_train import export
 from fccf_train.card import CONTRACT_VERSION, build_card
 from fccf_train.model import FusionNet, ModelConfig
+from fccf_train.noise import estimate_noise
 from fccf_train.parity import FLOAT_TOLERANCE, replay_case, write_case
 from fccf_train.tasks import TASKS
 
@@ -78,11 +79,12 @@ def test_card_lists_every_task(tiny: tuple[FusionNet, export.Graphs]) -> None:
     json.dumps(card)  # serialisable
     with pytest.raises(ValueError, match="no default strength for tasks"):
         build_card("tiny", graphs, model, {}, 4, {}, {})
-    assert card["max_strength"] == 1.0 and all("denoise_strength" not in t for t in tasks)
+    assert card["max_strength"] == 1.0 and all("denoise" not in t for t in tasks)
+    rule = [{"sigma": 5.0, "strength": 0.0}, {"sigma": 15.0, "strength": 0.01}]
     low = build_card("tiny", graphs, model, {t.name: 0.0 for t in TASKS}, 4, {}, {}, max_strength=0.02,
-                     denoise_strengths={"VI-IR": 0.01})
+                     denoise={"VI-IR": rule})
     assert low["max_strength"] == 0.02
-    assert [t.get("denoise_strength") for t in low["tasks"]] == [0.01] + [None] * (len(TASKS) - 1)
+    assert [t.get("denoise") for t in low["tasks"]] == [rule] + [None] * (len(TASKS) - 1)
 
 
 def test_parity_case_replays(tiny: tuple[FusionNet, export.Graphs], tmp_path: Path) -> None:
@@ -95,6 +97,21 @@ def test_parity_case_replays(tiny: tuple[FusionNet, export.Graphs], tmp_path: Pa
     saved = json.loads((tmp_path / "c" / "case.json").read_text())
     assert saved["timesteps"] == case["timesteps"] and len(saved["noise"][0]) == 24 * 32
     assert len(saved["fused_planes"][0]) == 20 * 27
+    assert saved["noise_estimate"] == {"a": estimate_noise(a), "b": estimate_noise(b)} and saved["denoise"] is False
+
+
+def test_denoise_parity_case_takes_its_strength_from_the_rule(tiny: tuple[FusionNet, export.Graphs], tmp_path: Path) -> None:
+    from fccf_train.ship import DENOISE_CASE, write_denoise_case
+
+    model, _ = tiny
+    rule = [{"sigma": 5.0, "strength": 0.0}, {"sigma": 25.0, "strength": 0.02}]
+    cid = write_denoise_case(model, tmp_path, rule, "max", None)
+    case = json.loads((tmp_path / cid / "case.json").read_text())
+    est = case["noise_estimate"]
+    # the crops carry added noise of std 25 (the estimate reads it within 15%), so the rule refines at 0.02
+    assert DENOISE_CASE[6] == 25.0 and abs(max(est["a"], est["b"]) / 25.0 - 1) < 0.15
+    assert case["denoise"] is True and case["strength"] == 0.02 and cid.endswith("-denoise25-s0.02-n4")
+    assert replay_case(model, tmp_path / cid)["png"] == 0
 
 
 def test_parity_case_replays_on_onnx(tiny: tuple[FusionNet, export.Graphs], tmp_path: Path) -> None:

@@ -400,24 +400,31 @@ def test_compare_scores_both_models_at_their_defaults_on_the_candidates_split(tm
         split.set_min_pairs(0)
 
 
-def test_max_strength_and_denoise_strengths_for_the_card(tmp_path: Path) -> None:
+def test_max_strength_and_denoise_rules_for_the_card(tmp_path: Path) -> None:
     import json
 
     from fccf_train.gate import max_strength_of
-    from fccf_train.ship import denoise_strengths
+    from fccf_train.ship import denoise_rules
 
     assert max_strength_of({"low_t_share": 1.0}) == 0.02
     assert max_strength_of({"low_t_share": 0.5}) == 1.0 and max_strength_of({}) == 1.0
     ck = tmp_path / "ck.pt"
     ck.write_bytes(b"")
-    assert denoise_strengths(tmp_path, ck, 0.02) is None  # no validation report: no denoise strengths
-    rep = {"checkpoint": str(ck), "tasks": {"VI-IR": {"best_strength": 0.01}, "MEF": {"best_strength": 0.003}}}
+    assert denoise_rules(tmp_path, ck, 0.02) is None  # no validation report: no denoise rule
+    lv = {"0": {}, "5": {"best": 0.0}, "25": {"best": 0.01}, "15": {"best": 0.003}}
+    rep = {"checkpoint": str(ck), "tasks": {"VI-IR": {"levels": lv}, "MEF": {"levels": {"0": {}, "15": {"best": 0.002}}}}}
     (tmp_path / "diffusion-val.json").write_text(json.dumps(rep))
-    assert denoise_strengths(tmp_path, ck, 0.02) == {"VI-IR": 0.01, "MEF": 0.003}
+    assert denoise_rules(tmp_path, ck, 0.02) == {
+        "VI-IR": [{"sigma": 5.0, "strength": 0.0}, {"sigma": 15.0, "strength": 0.003}, {"sigma": 25.0, "strength": 0.01}],
+        "MEF": [{"sigma": 15.0, "strength": 0.002}]}
     with pytest.raises(ValueError, match="exceed the model's max_strength 0.005"):
-        denoise_strengths(tmp_path, ck, 0.005)
+        denoise_rules(tmp_path, ck, 0.005)
     with pytest.raises(ValueError, match="not .*other.pt: rerun `robustness diffusion --split val`"):
-        denoise_strengths(tmp_path, tmp_path / "other.pt", 0.02)
+        denoise_rules(tmp_path, tmp_path / "other.pt", 0.02)
+    rep["tasks"]["MEF"]["levels"]["15"] = {"best_strength": 0.002}  # a report from before the per-level rule
+    (tmp_path / "diffusion-val.json").write_text(json.dumps(rep))
+    with pytest.raises(ValueError, match="MEF levels carry no 'best' strength"):
+        denoise_rules(tmp_path, ck, 0.02)
 
 
 def test_diffusion_table_on_the_validation_split_names_its_best_strength(tmp_path: Path) -> None:
@@ -435,8 +442,33 @@ def test_diffusion_table_on_the_validation_split_names_its_best_strength(tmp_pat
     mean = {s: np.mean([res["levels"][lv][f"refine {s}"]["psnr"] for lv in ("15", "25")]) for s in (0.003, 0.02)}
     assert res["best_strength"] == max(mean, key=mean.get)
     md = diffusion_markdown({"VI-IR": res})
-    assert "| sigma | composite | blur+composite | refine 0.003 | refine 0.02 | gate |" in md
+    assert "| sigma | composite | blur+composite | refine 0.003 | refine 0.02 | best | gate |" in md
     assert f"Highest mean PSNR over the noisy levels: refine {res['best_strength']}." in md
+
+
+def test_diffusion_table_levels_best_strength_per_level_and_the_denoise_column(tmp_path: Path) -> None:
+    from fccf_train.model import FusionNet
+    from fccf_train.robustness import diffusion_markdown, diffusion_table
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(48, 40), pairs=6)
+    torch.manual_seed(0)
+    net = FusionNet().eval()
+    # the tiny pairs carry noise of std 5 of their own: level 0 reads near 5, level 30 near 30
+    rule = [{"sigma": 5.0, "strength": 0.0}, {"sigma": 30.0, "strength": 0.02}]
+    res = diffusion_table(net, root, 2, 2, log=lambda _: None, tasks=["VI-IR"], strengths=(0.003, 0.02), split="val",
+                          levels=(0, 30), denoise_rows={"VI-IR": rule})["VI-IR"]
+    clean, noisy = res["levels"]["0"], res["levels"]["30"]
+    assert clean["auto"]["strength"] == 0.0 and clean["auto"]["psnr"] == clean["composite"]["psnr"] == float("inf")
+    assert noisy["auto"]["strength"] == 0.02 and 25 < noisy["auto"]["sigma_est"] < 35
+    assert noisy["auto"]["psnr"] == noisy["refine 0.02"]["psnr"] and noisy["auto"]["qabf"] == noisy["refine 0.02"]["qabf"]
+    cand = {0.0: noisy["composite"]["psnr"], 0.003: noisy["refine 0.003"]["psnr"], 0.02: noisy["refine 0.02"]["psnr"]}
+    assert noisy["best"] == max(cand, key=cand.get) and "best" not in clean
+    md = diffusion_markdown({"VI-IR": res})
+    assert "| refine 0.02 | --denoise (noise estimate, strength) | best | gate |" in md
+    with pytest.raises(ValueError, match="must include 0"):
+        diffusion_table(net, root, 2, 2, tasks=["VI-IR"], levels=(15, 25))
 
 
 def test_restrength_keeps_to_the_low_t_candidates_and_the_chosen_strategy(tmp_path: Path) -> None:

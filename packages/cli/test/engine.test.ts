@@ -2,15 +2,17 @@
 // hierarchical stage conditions, determinism and the image-level plan handling.
 import {
   adaptStages,
+  denoiseStrengthFor,
   dominance,
   FunctionBackend,
   FusionEngine,
   type NamedTensors,
   parseCard,
+  SeededNoise,
   warpPlane,
 } from "@fccf/core";
 import "@fccf/samplers";
-import { fuseImages } from "@fccf/tasks";
+import { estimateNoise, fuseImages } from "@fccf/tasks";
 import { describe, expect, it } from "vitest";
 
 const graphIO = (names: string[]) =>
@@ -133,6 +135,14 @@ async function engine(k: number, viIr: Record<string, unknown> = {}, root: Recor
 }
 
 /** A uniform 8-bit grey raster. */
+/** Grey 8-bit image of value 120 plus seeded Gaussian noise of std `sigma`. */
+function noisyGrey(width: number, height: number, sigma: number, seed: number) {
+  const draws = new Float64Array(width * height);
+  new SeededNoise(seed).fill(draws);
+  const data = Uint8Array.from(draws, (d) => Math.min(255, Math.max(0, Math.round(120 + sigma * d))));
+  return { width, height, channels: 1 as const, bitDepth: 8 as const, data };
+}
+
 function flatGrey(width: number, height: number) {
   return {
     width,
@@ -248,8 +258,12 @@ describe("FusionEngine", () => {
   });
 });
 
-describe("max_strength and the denoise strength", () => {
-  const low = { default_strength: 0, denoise_strength: 0.01 };
+describe("max_strength and the denoise rule", () => {
+  const rule = [
+    { sigma: 5, strength: 0 },
+    { sigma: 20, strength: 0.01 },
+  ];
+  const low = { default_strength: 0, denoise: rule };
 
   it("the engine refuses strengths above the card's max_strength and runs those within it", async () => {
     const { engine: e, log } = await engine(0, low, { max_strength: 0.02 });
@@ -272,31 +286,55 @@ describe("max_strength and the denoise strength", () => {
     expect(() => card({ default_strength: 0.5 }, { max_strength: 0.02 })).toThrow(
       /tasks\[0\]\.default_strength must be in \[0, max_strength = 0.02\], got 0.5/,
     );
-    expect(() => card({ default_strength: 0, denoise_strength: 0.03 }, { max_strength: 0.02 })).toThrow(
-      /tasks\[0\]\.denoise_strength must be in \(0, max_strength = 0.02\], got 0.03/,
+    const bad = (denoise: unknown) => () => card({ default_strength: 0, denoise }, { max_strength: 0.02 });
+    expect(bad([{ sigma: 15, strength: 0.03 }])).toThrow(
+      /tasks\[0\]\.denoise\[0\]\.strength must be in \[0, max_strength = 0.02\], got 0.03/,
     );
+    expect(bad([{ sigma: 0, strength: 0.01 }])).toThrow(/tasks\[0\]\.denoise\[0\]\.sigma must be > 0/);
+    expect(bad([...rule].reverse())).toThrow(
+      /tasks\[0\]\.denoise must be ascending by sigma \(row 1: 5 after 20\)/,
+    );
+    expect(bad([])).toThrow(/tasks\[0\]\.denoise must be a non-empty list/);
     expect(() => card({ default_strength: 0 }, { max_strength: 0 })).toThrow(
       /max_strength must be in \(0, 1\]/,
     );
-    expect(card(low, { max_strength: 0.02 }).tasks[0]!.denoise_strength).toBe(0.01);
-    expect(card(low).tasks[1]!.denoise_strength).toBeUndefined();
+    expect(card(low, { max_strength: 0.02 }).tasks[0]!.denoise).toEqual(rule);
+    expect(card(low).tasks[1]!.denoise).toBeUndefined();
   });
 
-  it("fuseImages({ denoise: true }) refines at the task's denoise strength", async () => {
+  it("denoiseStrengthFor takes the nearest level, and 0 nearer clean", () => {
+    expect(denoiseStrengthFor(rule, 0.7)).toBe(0);
+    expect(denoiseStrengthFor(rule, 12.4)).toBe(0);
+    expect(denoiseStrengthFor(rule, 12.6)).toBe(0.01);
+    expect(denoiseStrengthFor(rule, 80)).toBe(0.01);
+    expect(denoiseStrengthFor([], 30)).toBe(0);
+  });
+
+  it("fuseImages({ denoise: true }) refines noisy sources by the rule and leaves clean ones", async () => {
     const { engine: e, log } = await engine(0, low, { max_strength: 0.02 });
-    const r = await fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), {
+    const clean = await fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), {
       task: "VI-IR",
       denoise: true,
       steps: 2,
     });
+    expect(clean.noiseSigma).toBe(0);
+    expect(clean.strength).toBe(0);
+    expect(log.ts).toEqual([]); // the composite: the denoiser never ran
+    const noisy = noisyGrey(48, 24, 20, 7);
+    const r = await fuseImages(e, flatGrey(48, 24), noisy, { task: "VI-IR", denoise: true, steps: 2 });
+    expect(r.noiseSigma).toBeCloseTo(estimateNoise(noisy), 12);
+    expect(r.noiseSigma!).toBeGreaterThan(15);
     expect(r.strength).toBe(0.01);
     expect(log.ts).toEqual([10, 5]);
+    expect(
+      (await fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), { task: "VI-IR", strength: 0 })).noiseSigma,
+    ).toBeUndefined();
     await expect(
       fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), { task: "VI-IR", denoise: true, strength: 0.01 }),
     ).rejects.toThrow(/either a strength or denoise, not both/);
     await expect(
       fuseImages(e, flatGrey(16, 8), flatGrey(16, 8), { task: "MED-SPECT", denoise: true }),
-    ).rejects.toThrow(/names no denoise strength for MED-SPECT; give a strength instead/);
+    ).rejects.toThrow(/names no denoise rule for MED-SPECT; give a strength instead/);
   });
 });
 

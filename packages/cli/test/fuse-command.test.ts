@@ -2,11 +2,14 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { denoiseStrengthFor, SeededNoise } from "@fccf/core";
 import { computeMetric, rgbToGrey } from "@fccf/metrics";
+import { estimateNoise } from "@fccf/tasks";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { run } from "../src/commands/fuse.js";
 import { readImage } from "../src/read-image.js";
 import { UserError } from "../src/user-error.js";
+import { writeImage } from "../src/write-image.js";
 import { cardUnderTest } from "./model-under-test.js";
 
 const samples = resolve(import.meta.dirname, "../../../samples");
@@ -84,17 +87,34 @@ describe("fccf fuse", () => {
     expect(s1!.equals(s2!)).toBe(false);
   });
 
-  it("--denoise refines at the card's denoise strength for the task", async () => {
+  it("--denoise leaves clean sources as the composite and refines noisy ones by the card's rule", async () => {
     const c = await card();
     const tasks = (
-      JSON.parse(await readFile(c, "utf8")) as { tasks: (CardTask & { denoise_strength?: number })[] }
+      JSON.parse(await readFile(c, "utf8")) as {
+        tasks: (CardTask & { denoise?: { sigma: number; strength: number }[] })[];
+      }
     ).tasks;
-    const pet = tasks.find((t) => t.name === "MED-PET")!;
-    expect(pet.denoise_strength).toBeGreaterThan(0); // the shipped card names one per task
-    const fuse = (name: string, ...extra: string[]) =>
+    const rule = tasks.find((t) => t.name === "MED-PET")!.denoise!;
+    expect(rule.length).toBeGreaterThan(0); // the shipped card names a rule per task
+    const [mri, pet] = await Promise.all(
+      ["MED-PET/a-MRI.png", "MED-PET/b-PET.png"].map((f) => readImage(join(samples, f))),
+    );
+    // the PET source with seeded Gaussian noise of std 25
+    const draws = new Float64Array(pet!.data.length);
+    new SeededNoise(11).fill(draws);
+    const noisy = {
+      ...pet!,
+      data: Uint8Array.from(pet!.data, (v, i) => Math.min(255, Math.max(0, Math.round(v + 25 * draws[i]!)))),
+    };
+    await writeImage(join(dir, "pet-noisy.png"), noisy);
+    const sigma = Math.max(estimateNoise(mri!), estimateNoise(noisy));
+    const strength = denoiseStrengthFor(rule, sigma);
+    expect(sigma).toBeGreaterThan(20);
+    expect(strength).toBeGreaterThan(0); // the rule refines at this noise level
+    const fuse = (b: string, name: string, ...extra: string[]) =>
       run([
         join(samples, "MED-PET/a-MRI.png"),
-        join(samples, "MED-PET/b-PET.png"),
+        b,
         "--task",
         "MED-PET",
         "-m",
@@ -104,14 +124,28 @@ describe("fccf fuse", () => {
         join(dir, name),
         ...extra,
       ]);
-    expect(await fuse("dn.png", "--denoise")).toBe(0);
-    expect(await fuse("dn-s.png", "-s", String(pet.denoise_strength))).toBe(0);
-    expect(await fuse("dn-0.png")).toBe(0);
-    const [dn, explicit, composite] = await Promise.all(
-      ["dn.png", "dn-s.png", "dn-0.png"].map((n) => readFile(join(dir, n))),
+    const clean = join(samples, "MED-PET/b-PET.png");
+    expect(await fuse(clean, "dn-clean.png", "--denoise")).toBe(0);
+    expect(await fuse(clean, "dn-clean-0.png", "-s", "0")).toBe(0);
+    expect(await fuse(join(dir, "pet-noisy.png"), "dn.png", "--denoise")).toBe(0);
+    expect(await fuse(join(dir, "pet-noisy.png"), "dn-s.png", "-s", String(strength))).toBe(0);
+    expect(await fuse(join(dir, "pet-noisy.png"), "dn-0.png", "-s", "0")).toBe(0);
+    const [cleanDn, cleanComposite, dn, explicit, composite] = await Promise.all(
+      ["dn-clean.png", "dn-clean-0.png", "dn.png", "dn-s.png", "dn-0.png"].map((n) => readFile(join(dir, n))),
     );
+    expect(cleanDn!.equals(cleanComposite!)).toBe(true);
     expect(dn!.equals(explicit!)).toBe(true);
     expect(dn!.equals(composite!)).toBe(false);
+  });
+
+  it("--denoise reports the noise estimate and the strength it chose", async () => {
+    const log = vi.spyOn(console, "log");
+    log.mockClear();
+    const c = await card();
+    expect(await run(["--denoise", "-m", c, "-o", join(dir, "dn-report.png")])).toBe(0);
+    expect(log.mock.calls.flat().join("\n")).toMatch(
+      /denoise: estimated noise std \d+\.\d\/255 -> strength 0\b/,
+    );
   });
 
   it("switches the strategy when the model was trained for both, and says so when not", async () => {

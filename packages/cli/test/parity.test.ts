@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RecordedNoise } from "@fccf/core";
 import "@fccf/samplers";
-import { crop, fuseImages } from "@fccf/tasks";
+import { crop, estimateNoise, fuseImages } from "@fccf/tasks";
 import { describe, expect, it } from "vitest";
 import { loadEngine } from "../src/model-files.js";
 import { readImage } from "../src/read-image.js";
@@ -22,6 +22,10 @@ interface Case {
   strategy?: "max" | "mean";
   /** The classical pre-registration the case was made with (absent or null: none, whatever the card's default). */
   register?: "ngf" | "auto" | null;
+  /** True: the strength came from the card's denoise rule and the sources' noise estimate. */
+  denoise?: boolean;
+  /** Python's noise estimates of the inputs (absent in fixtures written before the estimate). */
+  noise_estimate?: { a: number; b: number };
   width: number;
   height: number;
   padded: { width: number; height: number };
@@ -62,11 +66,16 @@ describe(`parity with the Python reference (${index.model})`, () => {
           task: c.task,
           strategy: c.strategy,
           register: c.register ?? "none",
-          strength: c.strength,
+          ...(c.denoise ? { denoise: true } : { strength: c.strength }),
           steps: c.steps,
           sampler: c.sampler.name,
           noise: c.noise ? new RecordedNoise([c.noise.flat()]) : undefined,
         });
+        if (c.noise_estimate) {
+          expect(estimateNoise(a!)).toBeCloseTo(c.noise_estimate.a, 9);
+          expect(estimateNoise(b!)).toBeCloseTo(c.noise_estimate.b, 9);
+        }
+        expect(r.strength).toBe(c.strength);
         expect(r.planes.timesteps).toEqual(c.timesteps);
         expect(r.planes.stagesUsed).toEqual(c.stages);
         const { width: w, height: h } = c;

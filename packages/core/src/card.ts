@@ -48,12 +48,45 @@ export interface TaskSpec {
   /** Default refinement strength in [0, 1] (0 = the registered composite only). */
   default_strength: number;
   /**
-   * Refinement strength for noisy sources, chosen on validation data with added sensor noise
-   * (the card's `denoise_strength`; absent when the model's refiner was not chosen for it).
+   * Refinement strength for noisy sources by their noise level (the card's `denoise`; absent when
+   * the model's refiner was not chosen for it): rows of noise std (8-bit units) and the strength
+   * chosen at that level on validation data with added Gaussian noise (0: the composite did best).
+   * Ascending by `sigma`. {@link denoiseStrengthFor} reads it.
    */
-  denoise_strength?: number;
+  denoise?: readonly DenoiseLevel[];
   /** Default number of sampler steps (the card's `sampler.default_steps`). */
   default_steps: number;
+}
+
+/** One row of a task's {@link TaskSpec.denoise} rule. */
+export interface DenoiseLevel {
+  /** Noise standard deviation in 8-bit units (0..255 scale). */
+  sigma: number;
+  /** Refinement strength chosen at that noise level; 0 = the composite alone. */
+  strength: number;
+}
+
+/**
+ * The strength a task's denoise rule gives sources with estimated noise `sigma` (8-bit units): the
+ * row whose level is nearest; sources nearer to clean (0) than to the first row get 0.
+ *
+ * @example
+ * ```ts
+ * import { denoiseStrengthFor } from "@fccf/core";
+ * denoiseStrengthFor([{ sigma: 5, strength: 0 }, { sigma: 15, strength: 0.003 }], 13.2); // 0.003
+ * ```
+ */
+export function denoiseStrengthFor(rule: readonly DenoiseLevel[], sigma: number): number {
+  let best = 0;
+  let dist = Math.abs(sigma);
+  for (const r of rule) {
+    const d = Math.abs(sigma - r.sigma);
+    if (d < dist) {
+      best = r.strength;
+      dist = d;
+    }
+  }
+  return best;
 }
 
 /** The noise schedule the denoiser was trained with. */
@@ -198,11 +231,26 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
     const strength = num(t.default_strength, `${p}.default_strength`);
     if (!(strength >= 0 && strength <= maxStrength))
       fail(`${p}.default_strength must be in [0, max_strength = ${maxStrength}], got ${strength}`);
-    let denoise: number | undefined;
-    if (t.denoise_strength !== undefined) {
-      denoise = num(t.denoise_strength, `${p}.denoise_strength`);
-      if (!(denoise > 0 && denoise <= maxStrength))
-        fail(`${p}.denoise_strength must be in (0, max_strength = ${maxStrength}], got ${denoise}`);
+    let denoise: DenoiseLevel[] | undefined;
+    if (t.denoise !== undefined) {
+      if (!Array.isArray(t.denoise) || t.denoise.length === 0)
+        fail(`${p}.denoise must be a non-empty list of {sigma, strength}`);
+      denoise = (t.denoise as unknown[]).map((row, j) => {
+        const q = `${p}.denoise[${j}]`;
+        const r = obj(row, q);
+        const sigma = num(r.sigma, `${q}.sigma`);
+        const s = num(r.strength, `${q}.strength`);
+        if (!(sigma > 0)) fail(`${q}.sigma must be > 0 (8-bit units), got ${sigma}`);
+        if (!(s >= 0 && s <= maxStrength))
+          fail(`${q}.strength must be in [0, max_strength = ${maxStrength}], got ${s}`);
+        return { sigma, strength: s };
+      });
+      denoise.forEach((r, j) => {
+        if (j > 0 && r.sigma <= denoise![j - 1]!.sigma)
+          fail(
+            `${p}.denoise must be ascending by sigma (row ${j}: ${r.sigma} after ${denoise![j - 1]!.sigma})`,
+          );
+      });
     }
     const id = num(t.id, `${p}.id`);
     const strategy = oneOf(t.strategy, ["max", "mean"] as const, `${p}.strategy`);
@@ -228,7 +276,7 @@ export function parseCard(json: unknown, source = "model card"): ModelCard {
       register: t.register === undefined ? "none" : oneOf(t.register, REGISTRATIONS, `${p}.register`),
       stages: [hi, lo],
       default_strength: strength,
-      ...(denoise === undefined ? {} : { denoise_strength: denoise }),
+      ...(denoise === undefined ? {} : { denoise }),
       default_steps: steps,
     };
   });

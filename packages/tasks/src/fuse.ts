@@ -1,4 +1,5 @@
 import {
+  denoiseStrengthFor,
   type FusePlanesResult,
   type FusionEngine,
   type FusionProgress,
@@ -15,6 +16,7 @@ import {
 } from "@fccf/core";
 import { luma } from "./colour.js";
 import { checkRaster, fromPlanes, type Planes, type RasterImage, toPlanes } from "./image.js";
+import { estimateNoise } from "./noise.js";
 import { crop, paddedSize, padReflect } from "./padding.js";
 import { planChannels } from "./plan.js";
 
@@ -36,8 +38,10 @@ export interface FuseImagesOptions {
   /** Refinement strength in [0, the card's max_strength]; 0 = registered composite only. */
   strength?: number;
   /**
-   * Noisy sources: refine at the task's denoise strength from the card (chosen on validation
-   * data with added sensor noise) instead of `strength`; give one or the other.
+   * Possibly noisy sources: estimate their noise ({@link estimateNoise}, the larger of A's and B's)
+   * and refine at the strength the card's denoise rule gives that level (chosen per task and noise
+   * level on validation data with added noise; clean sources keep the composite, strength 0).
+   * Replaces `strength`; give one or the other.
    */
   denoise?: boolean;
   steps?: number;
@@ -64,6 +68,8 @@ export interface FuseImagesResult {
   /** The pre-registration that was applied (`"auto"` resolves to `"ngf"` or `"none"`). */
   register: "ngf" | "none";
   strength: number;
+  /** With `denoise`: the estimated noise std of the sources (the larger of A's and B's, 8-bit units). */
+  noiseSigma?: number;
   steps: number;
 }
 
@@ -107,7 +113,7 @@ export async function fuseImages(
     cond.set(toUnit(padReflect(pair.a, w, h, pw, ph)), 2 * i * phw);
     cond.set(toUnit(padReflect(pair.b, w, h, pw, ph)), (2 * i + 1) * phw);
   });
-  const strength = resolveStrength(engine.card.name, task, options);
+  const { strength, noiseSigma } = resolveStrength(engine.card.name, task, options, a, b);
   const steps = options.steps ?? task.default_steps;
   const planes = await engine.fusePlanes(cond, n, ph, pw, {
     taskId,
@@ -134,18 +140,34 @@ export async function fuseImages(
   flow.set(crop(dx, pw, w, h), 0);
   flow.set(crop(dy, pw, w, h), w * h);
   if (pre) composeFlow(flow, pre.flow, w, h);
-  return { image, task, mask, flow, planes, strategy, register, strength, steps };
+  return {
+    image,
+    task,
+    mask,
+    flow,
+    planes,
+    strategy,
+    register,
+    strength,
+    ...(noiseSigma === undefined ? {} : { noiseSigma }),
+    steps,
+  };
 }
 
-function resolveStrength(model: string, task: TaskSpec, options: FuseImagesOptions): number {
-  if (!options.denoise) return options.strength ?? task.default_strength;
+function resolveStrength(
+  model: string,
+  task: TaskSpec,
+  options: FuseImagesOptions,
+  a: RasterImage,
+  b: RasterImage,
+): { strength: number; noiseSigma?: number } {
+  if (!options.denoise) return { strength: options.strength ?? task.default_strength };
   if (options.strength !== undefined)
     throw new RangeError("give either a strength or denoise, not both (denoise sets the strength)");
-  if (task.denoise_strength === undefined)
-    throw new RangeError(
-      `model ${model} names no denoise strength for ${task.name}; give a strength instead`,
-    );
-  return task.denoise_strength;
+  if (task.denoise === undefined)
+    throw new RangeError(`model ${model} names no denoise rule for ${task.name}; give a strength instead`);
+  const noiseSigma = Math.max(estimateNoise(a), estimateNoise(b));
+  return { strength: denoiseStrengthFor(task.denoise, noiseSigma), noiseSigma };
 }
 
 /**

@@ -1,6 +1,8 @@
+import { SeededNoise } from "@fccf/core";
 import { describe, expect, it } from "vitest";
 import { rgbToYCbCr, yCbCrToRgb } from "../src/colour.js";
 import { fromPlanes, roundHalfEven, toPlanes } from "../src/image.js";
+import { estimateNoise } from "../src/noise.js";
 import { crop, paddedSize, padReflect } from "../src/padding.js";
 import { planChannels } from "../src/plan.js";
 
@@ -148,5 +150,54 @@ describe("channel plans", () => {
     expect(() => planChannels("y", grey, { ...grey, width: 4, height: 8 })).toThrow(
       /differ in size: 8x4 and 4x8/,
     );
+  });
+});
+
+describe("estimateNoise", () => {
+  // smooth shading with a hard-edged block and a black (clipped) band, as the Python test builds it
+  function scene(w: number, h: number, sigma: number, seed: number, channels: 1 | 3 = 1) {
+    const noise = new SeededNoise(seed);
+    const draw = new Float64Array(1);
+    const data = new Uint8Array(w * h * channels);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < channels; c++) {
+          let v = 60 + 0.3 * x + 0.2 * y + 40 * Math.sin(x / 23) * Math.cos(y / 31) + 20 * c;
+          if (y >= 60 && y < 140 && x >= 80 && x < 200) v += 50;
+          if (x < 40) v = 0;
+          else if (sigma > 0) {
+            noise.fill(draw);
+            v += sigma * (c + 1) * draw[0]!;
+          }
+          data[(y * w + x) * channels + c] = Math.min(255, Math.max(0, Math.round(v)));
+        }
+    return { width: w, height: h, channels, bitDepth: 8 as const, data };
+  }
+
+  it.each([5, 15, 25])("reads the std of added Gaussian noise %i within 8%", (sigma) => {
+    expect(Math.abs(estimateNoise(scene(320, 240, sigma, sigma)) / sigma - 1)).toBeLessThan(0.08);
+  });
+
+  it("reads a clean image near 0, and flat, saturated or tiny images as 0", () => {
+    expect(estimateNoise(scene(320, 240, 0, 1))).toBeLessThan(1);
+    const flat = (v: number, w = 50, h = 50) => ({
+      width: w,
+      height: h,
+      channels: 1 as const,
+      bitDepth: 8 as const,
+      data: new Uint8Array(w * h).fill(v),
+    });
+    expect(estimateNoise(flat(120))).toBe(0);
+    expect(estimateNoise(flat(255))).toBe(0); // every neighbourhood clipped: nothing to read
+    expect(estimateNoise(flat(120, 9, 2))).toBe(0);
+  });
+
+  it("averages the colour channels and reads 16-bit images in 8-bit units", () => {
+    // channel c carries noise of std 6 (c + 1): mean 12
+    const rgb = scene(320, 240, 6, 3, 3);
+    expect(Math.abs(estimateNoise(rgb) / 12 - 1)).toBeLessThan(0.08);
+    const grey = scene(320, 240, 10, 4);
+    const wide = { ...grey, bitDepth: 16 as const, data: Uint16Array.from(grey.data, (v) => v * 257) };
+    expect(estimateNoise(wide)).toBeCloseTo(estimateNoise(grey), 9);
   });
 });

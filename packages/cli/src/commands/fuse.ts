@@ -25,8 +25,9 @@ options:
                         (default: the card's, per task)
   -s, --strength X      diffusion refinement in [0, the card's max_strength]; 0 = registered composite
                         only (default: the card's, per task)
-      --denoise         noisy sources: refine at the task's denoise strength from the card
-                        (chosen on validation pairs with added sensor noise); instead of --strength
+      --denoise         possibly noisy sources: estimate their noise and refine at the strength the
+                        card gives that level (chosen per task on validation pairs with added
+                        noise); clean sources keep the composite. Instead of --strength
       --steps N         sampler steps (default: the card's)
       --sampler NAME    any registered sampler, e.g. dpmsolver++, ddim, unipc, euler (default: the card's)
       --seed N          noise seed (default 0): same inputs, model and seed give the same bytes
@@ -140,7 +141,10 @@ export async function run(args: string[]): Promise<number> {
           : mode;
       console.log(
         `fused ${task.name} ${a.width}x${a.height} (${pathA} + ${pathB}) -> ${output}\n` +
-          `  model ${engine.card.name}, strategy ${result.strategy}, register ${registered}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms`,
+          `  model ${engine.card.name}, strategy ${result.strategy}, register ${registered}, strength ${result.strength} (${samplerName}), seed ${seed}, ${ms.toFixed(0)} ms` +
+          (result.noiseSigma === undefined
+            ? ""
+            : `\n  denoise: estimated noise std ${result.noiseSigma.toFixed(1)}/255 -> strength ${result.strength}`),
       );
     }
   } catch (err) {
