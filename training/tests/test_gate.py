@@ -427,25 +427,6 @@ def test_max_strength_and_denoise_rules_for_the_card(tmp_path: Path) -> None:
         denoise_rules(tmp_path, ck, 0.02)
 
 
-def test_diffusion_table_on_the_validation_split_names_its_best_strength(tmp_path: Path) -> None:
-    from fccf_train.model import FusionNet
-    from fccf_train.robustness import diffusion_markdown, diffusion_table
-
-    from .helpers import write_tiny_dataset
-
-    root = write_tiny_dataset(str(tmp_path / "data"), size=(48, 40), pairs=6)
-    torch.manual_seed(0)
-    net = FusionNet().eval()
-    res = diffusion_table(net, root, 2, 2, log=lambda _: None, tasks=["VI-IR"], strengths=(0.003, 0.02), split="val")["VI-IR"]
-    assert res["pairs"] and set(res["pairs"]) <= {p.name for p in gate.validation_pairs(root, "VI-IR")}
-    assert res["strengths"] == [0.003, 0.02]
-    mean = {s: np.mean([res["levels"][lv][f"refine {s}"]["psnr"] for lv in ("15", "25")]) for s in (0.003, 0.02)}
-    assert res["best_strength"] == max(mean, key=mean.get)
-    md = diffusion_markdown({"VI-IR": res})
-    assert "| sigma | composite | blur+composite | refine 0.003 | refine 0.02 | best | gate |" in md
-    assert f"Highest mean PSNR over the noisy levels: refine {res['best_strength']}." in md
-
-
 def test_diffusion_table_levels_best_strength_per_level_and_the_denoise_column(tmp_path: Path) -> None:
     from fccf_train.model import FusionNet
     from fccf_train.robustness import diffusion_markdown, diffusion_table
@@ -458,15 +439,21 @@ def test_diffusion_table_levels_best_strength_per_level_and_the_denoise_column(t
     # the tiny pairs carry noise of std 5 of their own: level 0 reads near 5, level 30 near 30
     rule = [{"sigma": 5.0, "strength": 0.0}, {"sigma": 30.0, "strength": 0.02}]
     res = diffusion_table(net, root, 2, 2, log=lambda _: None, tasks=["VI-IR"], strengths=(0.003, 0.02), split="val",
-                          levels=(0, 30), denoise_rows={"VI-IR": rule})["VI-IR"]
-    clean, noisy = res["levels"]["0"], res["levels"]["30"]
+                          levels=(0, 15, 30), denoise_rows={"VI-IR": rule})["VI-IR"]
+    assert res["pairs"] and set(res["pairs"]) <= {p.name for p in gate.validation_pairs(root, "VI-IR")}
+    assert res["strengths"] == [0.003, 0.02]
+    clean, gated, noisy = res["levels"]["0"], res["levels"]["15"], res["levels"]["30"]
+    # only the gate's levels (15, 25) carry the blur baseline and the gate clauses
+    assert "blur_composite" in gated and "pass" in gated["refine 0.02"]
+    assert "blur_composite" not in noisy and "pass" not in noisy["refine 0.02"]
     assert clean["auto"]["strength"] == 0.0 and clean["auto"]["psnr"] == clean["composite"]["psnr"] == float("inf")
     assert noisy["auto"]["strength"] == 0.02 and 25 < noisy["auto"]["sigma_est"] < 35
     assert noisy["auto"]["psnr"] == noisy["refine 0.02"]["psnr"] and noisy["auto"]["qabf"] == noisy["refine 0.02"]["qabf"]
     cand = {0.0: noisy["composite"]["psnr"], 0.003: noisy["refine 0.003"]["psnr"], 0.02: noisy["refine 0.02"]["psnr"]}
     assert noisy["best"] == max(cand, key=cand.get) and "best" not in clean
     md = diffusion_markdown({"VI-IR": res})
-    assert "| refine 0.02 | --denoise (noise estimate, strength) | best | gate |" in md
+    assert "| sigma | composite | blur+composite | refine 0.003 | refine 0.02 | --denoise (noise estimate, strength) | best | gate |" in md
+    assert "| 30/255 |" in md and md.count("| - |") >= 2  # level 30: no blur baseline, no gate
     with pytest.raises(ValueError, match="must include 0"):
         diffusion_table(net, root, 2, 2, tasks=["VI-IR"], levels=(15, 25))
 

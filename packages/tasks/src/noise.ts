@@ -10,9 +10,9 @@ const MIN_POSITIONS = 64;
  * 16-bit images). Immerkær's Laplacian difference made robust: the median absolute response of
  * [[1,-2,1],[-2,4,-2],[1,-2,1]] (which cancels planes and ramps; 6 sigma for white noise) over the
  * positions whose 3x3 neighbourhood is not clipped at black or white, since clipping hides half the
- * noise in dark backgrounds. Colour: the mean of the R, G, B estimates; alpha is ignored. Clean
- * photographs and scans read about 0.4-2.4, Gaussian noise of std 15 about 15
- * (training/reports/noise-estimate.md). The same number as the Python reference
+ * noise in dark backgrounds. Colour: the mean of the R, G, B estimates; alpha is ignored. On the
+ * test sources, clean images read 0.5-2.5 on average per task (none above 3.5) and Gaussian noise
+ * of std 15 reads 14.5-15.3 (training/reports/noise-estimate.md). The same number as the Python reference
  * (`fccf_train.noise.estimate_noise`), which the parity fixtures check.
  *
  * @example
