@@ -1,7 +1,7 @@
 // Denoising with the shipped model, as a picture: docs/denoise.jpg. One row per sample pair, a
 // 256 px crop at native resolution; columns: A and B with Gaussian noise of sigma 25/255 (seeded),
 // the composite of the noisy sources (strength 0), a Gaussian blur of both sources (sigma 1.2 px)
-// then the composite, `fuse --denoise` (the card's denoise strength for the task), and the
+// then the composite, `fuse --denoise` (the strength the card gives the estimated noise), and the
 // composite of the clean sources (what the others try to reach).
 // Run: pnpm --filter @fccf/cli exec tsx scripts/denoise-figure.ts
 import { join } from "node:path";
