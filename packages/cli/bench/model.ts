@@ -2,7 +2,8 @@
 // batch 1): one encoder run, one denoiser step, the full forward (their sum) against the issue's
 // budgets (<= 40 ms per full forward, <= 20 ms per denoiser step, <= 0.3 s per hierarchical sample),
 // and a whole `fuse` of one Y plane through the engine at strength 0.2 (or the card's max_strength) with the card's default steps,
-// plus the classical pre-registration (registerNgf) of the same pair.
+// plus the classical pre-registration (registerNgf) of the same pair and the noise estimate that
+// `fuse --denoise` runs on both sources (estimateNoise, one RGB 640x480 image).
 // Host speed varies a lot on shared machines, so each figure is also printed as a ratio to a
 // baseline measured in the same run: the mean rule over the same planes in JavaScript.
 import type { NamedTensors } from "@fccf/core";
@@ -10,6 +11,7 @@ import { OrtBackend, registerNgf, warpPlane, warpPlaneCubic } from "@fccf/core";
 import "@fccf/samplers";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { estimateNoise } from "@fccf/tasks";
 import * as ort from "onnxruntime-node";
 import { defaultCardPath, loadEngine, readCard } from "../src/model-files.js";
 
@@ -104,6 +106,12 @@ const regFlow = registerNgf(regA, regB, W, H);
 const [fdx, fdy] = [regFlow.subarray(0, W * H), regFlow.subarray(W * H)];
 const cubic = await timeIt(() => [0, 1, 2].map(() => warpPlaneCubic(regB, fdx, fdy, W, H)), 5);
 const bilinear = await timeIt(() => [0, 1, 2].map(() => warpPlane(regB, fdx, fdy, W, H)), 5);
+// an RGB rendering of the pair's first plane with grain, as a noisy photograph
+const rgb = new Uint8Array(3 * H * W);
+for (let i = 0; i < H * W; i++)
+  for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(110 + 80 * cond[i]! + ((i * 7 + c * 13) % 11) - 5);
+const noiseImage = { width: W, height: H, channels: 3 as const, bitDepth: 8 as const, data: rgb };
+const estimate = await timeIt(() => estimateNoise(noiseImage), 10);
 
 const b = baseline.min;
 const row = (label: string, t: { med: number; min: number }, budget?: number) => {
@@ -125,4 +133,5 @@ row(`fuse, strength ${strength}, ${steps} steps`, sample, BUDGET.sample);
 row("registerNgf (--register ngf)", register);
 row("  + resample B, 3 planes, cubic", cubic);
 row("    (bilinear, for comparison)", bilinear);
+row("estimateNoise, RGB (--denoise, x2)", estimate);
 console.log("ratio = median / the baseline's min (host speed cancels out when comparing runs)");
