@@ -12,6 +12,8 @@ from fccf_train.model import FusionNet
 from fccf_train.schedule import SCHEDULE
 from fccf_train.tasks import task_by_name
 
+from .helpers import random_model
+
 
 def _alpha_sigma(t: int) -> tuple[float, float]:
     ab = float(SCHEDULE.alphas_cumprod[t])
@@ -83,12 +85,7 @@ def test_dpmpp_2m_converges_at_second_order() -> None:
 
 
 def _model() -> FusionNet:
-    torch.manual_seed(0)
-    m = FusionNet().eval()
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return m
+    return random_model()
 
 
 def test_padding_round_trip_and_size() -> None:

@@ -162,11 +162,9 @@ def test_bilinear_mask_head_has_no_4px_grid() -> None:
 def test_network_flow_gate_reads_b_as_given_for_the_named_tasks() -> None:
     from fccf_train.tasks import NUM_TASKS, task_by_name
 
-    torch.manual_seed(0)
-    m = FusionNet(ModelConfig(strategies=True)).eval()
-    with torch.no_grad():  # zero-initialised registration heads would give zero flow anyway
-        for p in m.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
+    from .helpers import random_model
+
+    m = random_model(ModelConfig(strategies=True))  # zero-initialised registration heads would give zero flow anyway
     cond = torch.rand(2, 2, 32, 48) * 2 - 1
     mff = task_by_name("MFF").id
     with torch.no_grad():
