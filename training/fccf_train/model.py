@@ -342,8 +342,7 @@ class FusionNet(nn.Module):
                 raise ValueError(f"task embedding rows {src.shape[0]} cannot fill {rows}")
             state = {**state, key: src.repeat(rows // src.shape[0], 1)}
         den = {k[len("denoiser."):]: v for k, v in state.items() if k.startswith("denoiser.")}
-        if any(v.shape != den.get(k, v).shape for k, v in self.denoiser.state_dict().items()) or \
-                den.keys() != self.denoiser.state_dict().keys():
+        if {k: v.shape for k, v in den.items()} != {k: v.shape for k, v in self.denoiser.state_dict().items()}:
             state = {**state, **{f"denoiser.{k}": v for k, v in grow_denoiser_state(den, self.denoiser).items()}}
         self.load_state_dict(state)
 

@@ -44,14 +44,8 @@ def estimate_plane_noise(plane: np.ndarray) -> float:
     vals = np.abs(r[lo & hi])
     if vals.size < MIN_POSITIONS:
         return 0.0
-    return float(_median(vals) * _SCALE)
-
-
-def _median(v: np.ndarray) -> float:
-    # the lower and upper middle elements averaged, as the TypeScript side computes it
-    s = np.sort(v, kind="stable")
-    n = s.size
-    return float(s[n // 2]) if n % 2 else float((s[n // 2 - 1] + s[n // 2]) / 2)
+    # numpy's median averages the two middle values of an even count, as the TypeScript side does
+    return float(np.median(vals) * _SCALE)
 
 
 def estimate_noise(img: np.ndarray) -> float:

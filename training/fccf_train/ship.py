@@ -242,12 +242,17 @@ def denoise_rules(reports: Path, checkpoint: Path, max_strength: float) -> dict[
     return out
 
 
+def _test_crops(task: str, idx: int, box: tuple[int, int, int, int]):  # type: ignore[no-untyped-def]
+    """The test pair ``idx`` of ``task`` and its two crops ``box`` = (y, x, h, w)."""
+    p = list_pairs(SHARED / "data" / "test", task)[idx]
+    return p, crop(load_image(p.path_a), *box), crop(load_image(p.path_b), *box)
+
+
 def write_parity_case(model: FusionNet, pdir: Path, task: str, idx: int, box: tuple[int, int, int, int], strength: float,
                       n_steps: int, seed: int, strategy: str, register: str | None) -> str:
     """One parity case from a crop of a test pair; returns its folder name."""
+    p, a, b = _test_crops(task, idx, box)
     y, x, h, w = box
-    p = list_pairs(SHARED / "data" / "test", task)[idx]
-    a, b = crop(load_image(p.path_a), y, x, h, w), crop(load_image(p.path_b), y, x, h, w)
     cid = f"{task.lower()}-{p.name}-{strategy}-s{strength:g}-n{n_steps}" + (f"-{register}" if register else "")
     write_case(model, pdir / cid, a, b, task, strength, n_steps, seed,
                note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}", strategy=strategy, register=register)
@@ -258,9 +263,9 @@ def write_denoise_case(model: FusionNet, pdir: Path, rule: list[dict[str, float]
                        register: str | None) -> str:
     """The DENOISE_CASE fixture: noisy crops, strength from the rule and their noise estimate."""
     task, idx, y, x, h, w, sigma, n_steps, seed = DENOISE_CASE
-    p = list_pairs(SHARED / "data" / "test", task)[idx]
+    p, a, b = _test_crops(task, idx, (y, x, h, w))
     rng = np.random.default_rng(seed)
-    a, b = (add_noise(crop(load_image(path), y, x, h, w), sigma, rng) for path in (p.path_a, p.path_b))
+    a, b = add_noise(a, sigma, rng), add_noise(b, sigma, rng)
     strength = denoise_strength_for(rule, max(estimate_noise(a), estimate_noise(b)))
     cid = f"{task.lower()}-{p.name}-{strategy}-denoise{sigma:g}-s{strength:g}-n{n_steps}"
     write_case(model, pdir / cid, a, b, task, strength, n_steps, seed, strategy=strategy, register=register, denoise=True,
