@@ -290,6 +290,22 @@ def read_network_flow(path: Path) -> list[str]:
 
 MAX_ALIGNED_COST = 0.01
 MIN_FLOW_OFF_GAIN = 0.01
+MIN_COST_PAIRS = 8
+
+
+def cost_pairs(train_root: str | Path, task: str) -> tuple[list[Pair], str]:
+    """The pairs ``ngf``'s aligned cost is measured on: the validation pairs, topped up to
+    ``MIN_COST_PAIRS`` with training pairs evenly spaced by name when there are fewer (PIF has 2; a
+    cost on two pairs says little). Returns (pairs, "validation" or "validation+training")."""
+    pairs = validation_pairs(train_root, task)
+    short = MIN_COST_PAIRS - len(pairs)
+    if short <= 0:
+        return pairs, "validation"
+    extra = training_pairs(train_root, task)
+    if not extra:
+        return pairs, "validation"
+    idx = np.linspace(0, len(extra) - 1, min(short, len(extra))).round().astype(int)
+    return pairs + [extra[i] for i in sorted(set(idx.tolist()))], "validation+training"
 
 
 def aligned_cost(off: dict[str, float], on: dict[str, float]) -> float:
@@ -328,7 +344,7 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
     on the pairs as given: neither the gate-count pass nor the total wins against the validation mean
     and max rules (at the task's default strategy and strength) may drop, and the eight gate metrics
     may fall by at most ``MAX_ALIGNED_COST`` (median relative fall) on the pairs the mode changes:
-    every validation pair for ``ngf``, the pairs where it acts for ``auto`` (``auto_cost``; a cost
+    every validation pair for ``ngf`` (at least ``MIN_COST_PAIRS``, ``cost_pairs``), the pairs where it acts for ``auto`` (``auto_cost``; a cost
     averaged over pairs it leaves alone, or measured on none, says nothing). The counts alone tie
     too easily on a few validation pairs, and a default that resamples B must not cost users whose
     pairs are already aligned. Of two modes that qualify, the one with the larger EPE reduction wins."""
@@ -359,7 +375,13 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
             assert isinstance(on, dict)
             counts_ok = on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
             if mode == "ngf":
-                cost, where, names = aligned_cost(off["metrics"], on["metrics"]), "validation", [p.name for p in pairs]
+                cpairs, where = cost_pairs(train_root, t.name)
+                if len(cpairs) == len(pairs):
+                    cost = aligned_cost(off["metrics"], on["metrics"])
+                else:
+                    cost = aligned_cost(evaluate_model(model, cpairs, s, steps, strategy=st),
+                                        evaluate_model(model, cpairs, s, steps, strategy=st, register="ngf"))
+                names = [p.name for p in cpairs]
             else:  # the training pairs are searched only when the choice depends on them
                 cost, where, names = auto_cost(model, train_root, t.name, s, steps, st, fallback=counts_ok)
             on["aligned_cost"], on["cost_pairs"] = cost, {"split": where, "names": names}

@@ -173,9 +173,13 @@ def test_register_default_is_chosen_by_its_validation_rule_and_read_back(tmp_pat
     qualified = []
     for mode in ("ngf", "auto"):
         on = res["validation"][mode]
-        if mode == "ngf":  # ngf changes every pair; auto only those where it acts (auto_cost)
-            assert on["aligned_cost"] == pytest.approx(gate.aligned_cost(off["metrics"], on["metrics"]))
-            assert on["cost_pairs"]["split"] == "validation" and len(on["cost_pairs"]["names"]) == len(gate.validation_pairs(root, "VI-IR"))
+        if mode == "ngf":  # ngf changes every pair (validation topped up to 8); auto only those where it acts
+            cpairs, where = gate.cost_pairs(root, "VI-IR")
+            assert len(gate.validation_pairs(root, "VI-IR")) < gate.MIN_COST_PAIRS == len(cpairs)
+            want_cost = gate.aligned_cost(gate.evaluate_model(net, cpairs, 0.0, 1, strategy="max"),
+                                          gate.evaluate_model(net, cpairs, 0.0, 1, strategy="max", register="ngf"))
+            assert on["aligned_cost"] == pytest.approx(want_cost)
+            assert on["cost_pairs"] == {"split": "validation+training", "names": [p.name for p in cpairs]}
         if (on["epe_reduction"] >= off["epe_reduction"] + 0.10 and (on["pass"], on["wins"]) >= (off["pass"], off["wins"])
                 and on["aligned_cost"] <= gate.MAX_ALIGNED_COST):
             qualified.append((on["epe_reduction"], mode))
@@ -280,6 +284,30 @@ def _same_content_root(root: Path, shift: dict[str, tuple[int, int]], n: int = 1
         for d, img in (("under", a), ("over", b)):
             Image.fromarray(np.repeat(img[..., None], 3, -1).astype(np.uint8)).save(root / "MEF" / d / f"{name}.png")
     return names
+
+
+@needs_shared
+def test_ngf_cost_pairs_top_up_a_small_validation_split_with_training_pairs(tmp_path: Path) -> None:
+    from fccf_train import split
+
+    from .helpers import write_tiny_dataset
+
+    root = write_tiny_dataset(str(tmp_path / "data"), size=(32, 32), pairs=50)
+    val = [p.name for p in gate.validation_pairs(root, "VI-IR")]
+    train = [p.name for p in gate.training_pairs(root, "VI-IR")]
+    pairs, where = gate.cost_pairs(root, "VI-IR")
+    names = [p.name for p in pairs]
+    assert 0 < len(val) < gate.MIN_COST_PAIRS and where == "validation+training"
+    # every validation pair first, then distinct training pairs spread over the names (first and last)
+    assert len(names) == gate.MIN_COST_PAIRS and names[:len(val)] == val and len(set(names)) == len(names)
+    assert set(names[len(val):]) <= set(train) and train[0] in names and train[-1] in names
+    try:  # a validation split of at least 8 pairs is used alone
+        split.set_min_pairs(10)
+        pairs, where = gate.cost_pairs(root, "VI-IR")
+        assert where == "validation" and [p.name for p in pairs] == [p.name for p in gate.validation_pairs(root, "VI-IR")]
+        assert len(pairs) >= gate.MIN_COST_PAIRS
+    finally:
+        split.set_min_pairs(0)
 
 
 def test_auto_cost_is_measured_on_the_pairs_where_auto_acts(tmp_path: Path) -> None:
