@@ -344,8 +344,9 @@ def choose_registers(model: FusionNet, train_root: str | Path, steps: int, stren
     on the pairs as given: neither the gate-count pass nor the total wins against the validation mean
     and max rules (at the task's default strategy and strength) may drop, and the eight gate metrics
     may fall by at most ``MAX_ALIGNED_COST`` (median relative fall) on the pairs the mode changes:
-    every validation pair for ``ngf`` (at least ``MIN_COST_PAIRS``, ``cost_pairs``), the pairs where it acts for ``auto`` (``auto_cost``; a cost
-    averaged over pairs it leaves alone, or measured on none, says nothing). The counts alone tie
+    every validation pair for ``ngf``, topped up with training pairs to ``MIN_COST_PAIRS``
+    (``cost_pairs``); the pairs where it acts for ``auto`` (``auto_cost``; a cost averaged over pairs
+    it leaves alone, or measured on none, says nothing). The counts alone tie
     too easily on a few validation pairs, and a default that resamples B must not cost users whose
     pairs are already aligned. Of two modes that qualify, the one with the larger EPE reduction wins."""
     from .robustness import _warp_image, misalignment  # robustness imports this module
