@@ -77,6 +77,13 @@ def denoise_strength_for(rows: list[dict[str, float]], sigma: float) -> float:
     return best
 
 
+def denoise_strength(rows: list[dict[str, float]], a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """What ``fccf fuse --denoise`` does before fusing decoded sources a and b: (the rule's strength,
+    the noise estimate it was read at, the larger of the two sources')."""
+    sigma = max(estimate_noise(a), estimate_noise(b))
+    return denoise_strength_for(rows, sigma), sigma
+
+
 REPORT_LEVELS = (0, 5, 10, 15, 25)
 
 

@@ -44,7 +44,7 @@ from .images import evaluator_grey, load_image
 from .infer import fuse_images, resample_cubic
 from .metrics import qabf
 from .model import FusionNet
-from .noise import denoise_strength_for, estimate_noise, rules_from_report
+from .noise import denoise_strength, rules_from_report
 from .tasks import TASKS
 from .warp import warp
 
@@ -126,8 +126,7 @@ def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, 
                     done[s] = score(fuse(an, bn, s, seed=i))
                     add(level, f"refine{s}", *done[s])
                 if denoise_rows is not None:
-                    est = max(estimate_noise(an), estimate_noise(bn))
-                    s_auto = denoise_strength_for(denoise_rows.get(t.name, []), est)
+                    s_auto, est = denoise_strength(denoise_rows.get(t.name, []), an, bn)
                     got = done[s_auto] if s_auto in done else score(fuse(an, bn, s_auto, seed=i))
                     add(level, "auto", *got)
                     acc[f"{level}/auto"].setdefault("sigma_est", []).append(est)

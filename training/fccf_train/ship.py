@@ -29,7 +29,7 @@ from .gate import (DEFAULT_STEPS, REPO, REPORTS, SHARED, load_model, max_strengt
                    read_registers)
 from .images import load_image
 from .model import FusionNet
-from .noise import denoise_strength_for, estimate_noise, rules_from_report
+from .noise import denoise_strength, rules_from_report
 from .robustness import add_noise
 from .parity import FLOAT_TOLERANCE, crop, replay_case, write_case
 from .tasks import STRATEGIES
@@ -266,7 +266,7 @@ def write_denoise_case(model: FusionNet, pdir: Path, rule: list[dict[str, float]
     p, a, b = _test_crops(task, idx, (y, x, h, w))
     rng = np.random.default_rng(seed)
     a, b = add_noise(a, sigma, rng), add_noise(b, sigma, rng)
-    strength = denoise_strength_for(rule, max(estimate_noise(a), estimate_noise(b)))
+    strength, _ = denoise_strength(rule, a, b)
     cid = f"{task.lower()}-{p.name}-{strategy}-denoise{sigma:g}-s{strength:g}-n{n_steps}"
     write_case(model, pdir / cid, a, b, task, strength, n_steps, seed, strategy=strategy, register=register, denoise=True,
                note=f"crop {w}x{h} at ({x},{y}) of test/{task}/{p.name}, Gaussian noise std {sigma:g} added to both "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fccf_train.noise import denoise_strength_for, estimate_noise, estimate_plane_noise
+from fccf_train.noise import denoise_strength, denoise_strength_for, estimate_noise, estimate_plane_noise
 
 
 def _scene(h: int = 240, w: int = 320) -> np.ndarray:
@@ -48,3 +48,13 @@ def test_strength_of_the_nearest_noise_level() -> None:
     assert denoise_strength_for(rows, 17.6) == 0.01
     assert denoise_strength_for(rows, 60.0) == 0.01
     assert denoise_strength_for([], 30.0) == 0.0
+
+
+def test_denoise_strength_reads_the_noisier_source() -> None:
+    rows = [{"sigma": 5, "strength": 0.0}, {"sigma": 25, "strength": 0.01}]
+    clean = np.round(_scene()).clip(0, 255).astype(np.uint8)
+    noisy = np.clip(np.round(_scene() + np.random.default_rng(9).normal(0, 25, (240, 320))), 0, 255).astype(np.uint8)
+    for a, b in ((clean, noisy), (noisy, clean)):
+        strength, sigma = denoise_strength(rows, a, b)
+        assert sigma == estimate_noise(noisy) and strength == 0.01
+    assert denoise_strength(rows, clean, clean) == (0.0, estimate_noise(clean))
