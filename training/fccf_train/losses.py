@@ -111,6 +111,15 @@ def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Te
     return _mean(torch.sqrt((x - y) ** 2 + eps * eps) - eps)
 
 
+def edge_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Charbonnier distance between the Sobel derivatives (horizontal and vertical) of x and y, per
+    sample: a softened edge moves few pixels, so the pixel loss lets a denoiser blur it cheaply."""
+    k = _SOBEL_X.to(x)
+    xp, yp = F.pad(x, (1, 1, 1, 1), mode="replicate"), F.pad(y, (1, 1, 1, 1), mode="replicate")
+    kt = k.transpose(-1, -2)
+    return charbonnier(F.conv2d(xp, k), F.conv2d(yp, k)) + charbonnier(F.conv2d(xp, kt), F.conv2d(yp, kt))
+
+
 def epe(flow: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return _mean((flow - target).norm(dim=1, keepdim=True))
 

@@ -34,7 +34,7 @@ _EXPOSURE = torch.tensor([t.name == "MEF" for t in TASKS])
 class TrainStep(nn.Module):
     def __init__(self, net: FusionNet, max_strength: float = 0.6, mask_target: str = "registered",
                  focus_weight: float = 1.0, diffusion_input: str = "registered", x0_fusion: float = 1.0,
-                 low_t_share: float = 0.0) -> None:
+                 low_t_share: float = 0.0, x0_edge: float = 0.0) -> None:
         """``mask_target``: the composite the fusion losses judge the mask by. "registered" blends A
         with B as the network registered it (residual misalignment counts against using B: on
         multi-focus pairs, whose sources look alike, the mask then collapses onto A within a few hundred
@@ -54,7 +54,9 @@ class TrainStep(nn.Module):
         ``x0_fusion`` weighs the fusion losses on the denoiser's estimate (0: the denoiser learns
         only the diffusion loss, to the composite of the clean sources). ``low_t_share``: the share
         of samples drawn at strength ``LOW_T_STRENGTH`` (t <= 20), where the denoiser removes the
-        sources' noise rather than its own (reports/refiner-limits.md)."""
+        sources' noise rather than its own (reports/refiner-limits.md). ``x0_edge`` adds that weight of
+        ``losses.edge_loss`` (the estimate's Sobel derivatives against the target's) to the diffusion
+        loss, against the blur the pixel loss tolerates."""
         super().__init__()
         if mask_target not in MASK_TARGETS:
             raise ValueError(f"mask_target must be one of {', '.join(MASK_TARGETS)}, got {mask_target!r}")
@@ -69,6 +71,9 @@ class TrainStep(nn.Module):
         self.diffusion_input = diffusion_input
         self.x0_fusion = x0_fusion
         self.low_t_share = low_t_share
+        if x0_edge < 0:
+            raise ValueError(f"x0_edge must be >= 0, got {x0_edge}")
+        self.x0_edge = x0_edge
 
     def fusion_composite(
         self, mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor, b_mis: torch.Tensor, flow: torch.Tensor
@@ -148,7 +153,7 @@ class TrainStep(nn.Module):
         nce = L.correlation_nce(logits, flow_true, enc.cfg.corr_radius)
         flow_term = nce + L.epe(flow, flow_true) + 0.5 * flow_extra
         return {
-            "diff": L.charbonnier(x0, target).mean(),
+            "diff": (L.charbonnier(x0, target) + (self.x0_edge * L.edge_loss(x0, target) if self.x0_edge else 0.0)).mean(),
             "ssim": (s1 + weight_x0 * s2).mean(),
             "grad": (g1 + weight_x0 * g2).mean(),
             "int": (i1 + weight_x0 * i2).mean(),

@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "aligned B (input and target then differ only by noise; step.TrainStep)")
     p.add_argument("--x0-fusion", type=float, default=1.0,
                    help="weight of the fusion losses on the denoiser's x0 estimate (0: the diffusion loss alone trains it)")
+    p.add_argument("--x0-edge", type=float, default=0.0,
+                   help="weight of the edge term (losses.edge_loss) added to the diffusion loss: the x0 estimate's "
+                        "Sobel derivatives against the target's")
     p.add_argument("--low-t-share", type=float, default=0.0,
                    help="share of samples at strength 0.02 (t <= 20), where the denoiser removes the sources' noise")
     p.add_argument("--freeze-encoder", action="store_true",
@@ -219,7 +222,7 @@ class Run:
     def train_step(self, net: FusionNet) -> TrainStep:
         a = self.args
         return TrainStep(net, mask_target=a.mask_target, focus_weight=a.focus_weight, diffusion_input=a.diffusion_input,
-                         x0_fusion=a.x0_fusion, low_t_share=a.low_t_share)
+                         x0_fusion=a.x0_fusion, low_t_share=a.low_t_share, x0_edge=a.x0_edge)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:

@@ -94,3 +94,19 @@ def test_exposure_map_picks_the_better_exposed_source_per_region() -> None:
     assert float(target[..., 8:40, 4:36].max()) == 0.0 and float(target[..., 8:40, 60:92].min()) == 1.0
     assert float(conf[..., 8:40, 4:36].mean()) > 0.8
     assert float(L.guide_mask_loss(1 - left, (target, conf))) < 0.05 < 0.5 < float(L.guide_mask_loss(left, (target, conf)))
+
+
+def test_edge_loss_sees_blur_and_ignores_an_offset() -> None:
+    sharp = torch.zeros(1, 1, 16, 16)
+    sharp[..., 8:] = 1.0
+    soft = sharp.clone()
+    soft[..., 7], soft[..., 8] = 1 / 3, 2 / 3  # the same step spread over three pixels
+    assert torch.allclose(L.edge_loss(sharp, sharp), torch.zeros(1))
+    assert torch.allclose(L.edge_loss(sharp + 0.3, sharp), torch.zeros(1), atol=1e-7)  # no derivative changes
+    assert float(L.edge_loss(soft, sharp)) > 0.02
+    # the pixel loss charges the blur less than a uniform offset of 0.1; the edge term the other way round
+    assert float(L.charbonnier(soft, sharp)) < float(L.charbonnier(sharp + 0.1, sharp))
+    assert float(L.edge_loss(soft, sharp)) > float(L.edge_loss(sharp + 0.1, sharp))
+    x = soft.clone().requires_grad_(True)
+    L.edge_loss(x, sharp).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and float(x.grad.abs().sum()) > 0

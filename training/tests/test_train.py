@@ -252,6 +252,23 @@ def test_low_t_share_draws_that_share_at_strength_0_02() -> None:
         TrainStep(net, low_t_share=1.5)
 
 
+def test_x0_edge_adds_the_edge_term_to_the_diffusion_loss() -> None:
+    torch.manual_seed(0)
+    net = FusionNet()
+    got: list[tuple[torch.Tensor, torch.Tensor]] = []
+    forward = net.denoiser.forward
+    net.denoiser.forward = lambda x_t, t, feat, comp: (lambda x0: (got.append(x0), x0)[1])(forward(x_t, t, feat, comp))  # type: ignore[method-assign]
+    a, b = torch.rand(4, 1, 16, 16) * 2 - 1, torch.rand(4, 1, 16, 16) * 2 - 1
+    task, chan = torch.arange(4) % NUM_TASKS, torch.zeros(4, dtype=torch.long)
+    plain = TrainStep(net)(a, b, task, chan, torch.Generator().manual_seed(1))["diff"]
+    with_edge = TrainStep(net, x0_edge=0.5)(a, b, task, chan, torch.Generator().manual_seed(1))["diff"]
+    # same draws, so the same x0 estimate: only the added edge term differs
+    assert torch.equal(got[0], got[1])
+    assert float(with_edge - plain) > 0
+    with pytest.raises(ValueError, match="x0_edge"):
+        TrainStep(net, x0_edge=-1.0)
+
+
 def test_freeze_encoder_trains_only_the_denoiser(tmp_path) -> None:
     root = write_tiny_dataset(str(tmp_path / "data"))
     init = str(tmp_path / "init")
