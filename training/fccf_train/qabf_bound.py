@@ -4,9 +4,9 @@ gate's Qabf clause, which asks a refined output from noisy sources to beat the b
 
 On each task's validation pairs the clean composite F (the default output of the clean sources) is
 degraded in two ways, each scaled to an exact PSNR to F: white Gaussian noise (what a denoiser leaves
-when it under-smooths) and Gaussian blur (what it leaves when it over-smooths). Real residuals lie
-between the two. The table gives Qabf(degraded) / Qabf(F) against the clean sources, so it shows which
-PSNR an output must reach before the clause can hold, next to the PSNR the shipped refiner reaches
+when it under-smooths) and Gaussian blur (what it leaves when it over-smooths); a real residual mixes
+them and more. The table gives Qabf(degraded) / Qabf(F) against the clean sources, so it shows which
+PSNR an output with such a residual needs for the clause, next to the PSNR the shipped refiner reaches
 on the same split (``reports/diffusion-val.json``). No model is chosen here.
 
 CLI (writes training/reports/qabf-bound.{json,md})::
