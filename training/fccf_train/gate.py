@@ -20,6 +20,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -286,6 +287,25 @@ def read_network_flow(path: Path) -> list[str]:
     ``choose_strategy_and_flow``; absent: on)."""
     rows = json.loads(path.read_text())["tasks"] if path.is_file() else {}
     return [t.name for t in TASKS if rows.get(t.name, {}).get("network_flow") is False]
+
+
+def write_report(out: Path, stem: str, meta: dict[str, object], markdown: Callable[[dict[str, object]], str],
+                 merge: bool = False) -> str:
+    """Write ``<stem>.json`` (``meta``, whose ``tasks`` maps task -> rows) and ``<stem>.md`` (``markdown``
+    of the tasks); returns the markdown. With ``merge`` (a rerun of some tasks, ``--tasks X --merge``) the
+    tasks in ``meta`` replace theirs in the existing report, the others stay, the report's own fields stay
+    and ``merged`` records which tasks came from which checkpoint."""
+    path = out / f"{stem}.json"
+    if merge and path.is_file():
+        old = json.loads(path.read_text())
+        tasks = {**old["tasks"], **meta["tasks"]}  # type: ignore[dict-item]
+        note = {"tasks": list(meta["tasks"]), "checkpoint": meta.get("checkpoint")}  # type: ignore[call-overload]
+        meta = {**old, "tasks": {t.name: tasks[t.name] for t in TASKS if t.name in tasks},
+                "merged": [*old.get("merged", []), note]}
+    path.write_text(json.dumps(meta, indent=1))
+    md = markdown(meta["tasks"])  # type: ignore[arg-type]
+    (out / f"{stem}.md").write_text(md + "\n")
+    return md
 
 
 MAX_ALIGNED_COST = 0.01
@@ -568,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPORTS))
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--tasks", default=None, help="comma-separated subset of tasks (dry runs; the gate uses all)")
+    ap.add_argument("--merge", action="store_true",
+                    help="fusion: the --tasks rows replace theirs in the existing report instead of rewriting it")
     ap.add_argument("--compare", default=None, help="rl: the fixed-weight checkpoint to compare with --checkpoint")
     ap.add_argument("--require-strategies", action="store_true",
                     help="select: only strategy-conditioned checkpoints (MAX and MEAN per task) can be selected")
@@ -623,10 +645,8 @@ def main(argv: list[str] | None = None) -> int:
             print(md)
         elif args.part == "fusion":
             res = fusion_table(model, args.test, st, args.steps, tasks=tasks, strategies=strat, registers=regs)
-            (out / "fusion.json").write_text(json.dumps({"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res}, indent=1))
-            md = fusion_markdown(res)
-            (out / "fusion.md").write_text(md + "\n")
-            print(md)
+            print(write_report(out, "fusion", {"checkpoint": args.checkpoint, "steps": args.steps, "tasks": res},
+                               fusion_markdown, merge=args.merge))
     except (FileNotFoundError, ValueError) as exc:
         print(f"gate: {exc}", file=sys.stderr)
         return 2

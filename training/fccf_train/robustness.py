@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ from scipy.ndimage import gaussian_filter
 from .degrade import random_deformation
 from .evaluate import list_pairs
 from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers,
-                   use_checkpoint_split, validation_pairs)
+                   use_checkpoint_split, validation_pairs, write_report)
 from .images import evaluator_grey, load_image
 from .infer import fuse_images, resample_cubic
 from .metrics import qabf
@@ -309,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--out", default=str(REPORTS))
     ap.add_argument("--tasks", default=None, help="comma-separated subset of tasks (dry runs)")
+    ap.add_argument("--merge", action="store_true",
+                    help="the --tasks rows replace theirs in the existing report instead of rewriting it")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--register", default=None, choices=["ngf", "auto"],
                     help="registration: force the classical pre-registration for every task, always (ngf) or when it finds a displacement (auto); writes registration-<mode>.{json,md}")
@@ -332,18 +335,16 @@ def main(argv: list[str] | None = None) -> int:
             rules = rules_from_report(json.loads(Path(args.denoise_from).read_text())) if args.denoise_from else None
             res = diffusion_table(model, root, args.pairs, args.steps, tasks=tasks, strategies=strat, registers=regs,
                                   strengths=strengths, split=args.split, levels=levels, denoise_rows=rules)
-            md = diffusion_markdown(res)
+            markdown = diffusion_markdown
         else:
             res = registration_table(model, args.test, args.pairs, args.steps, st, tasks=tasks, strategies=strat,
                                      register=args.register, registers=regs)
-            md = registration_markdown(res, args.register)
+            markdown = partial(registration_markdown, register=args.register)
         stem = args.part + (f"-{args.register}" if args.part == "registration" and args.register else "")
         if args.part == "diffusion":
             stem = args.name or ("diffusion-val" if args.split == "val" else "diffusion")
         meta = {"checkpoint": args.checkpoint, "steps": args.steps, "pairs_per_task": args.pairs, "tasks": res}
-        (out / f"{stem}.json").write_text(json.dumps(meta, indent=1))
-        (out / f"{stem}.md").write_text(md + "\n")
-        print(md)
+        print(write_report(out, stem, meta, markdown, merge=args.merge))
     except (FileNotFoundError, ValueError) as exc:
         print(f"robustness: {exc}", file=sys.stderr)
         return 2

@@ -504,3 +504,23 @@ def test_restrength_keeps_to_the_low_t_candidates_and_the_chosen_strategy(tmp_pa
     assert gate.evaluate_model(net, pairs, 0.01, 1, strategy="mean") == rows["0.01"]["metrics"]
     full = gate.rechoose_strengths(net, root, 1, {"VI-IR": "max"}, {"VI-IR": None}, 1.0, log=lambda _: None, tasks=["VI-IR"])
     assert list(full["VI-IR"]["strength_candidates"]) == [str(s) for s in gate.STRENGTH_CANDIDATES]
+
+
+def test_write_report_merges_a_rerun_of_some_tasks(tmp_path: Path) -> None:
+    import json
+
+    def md(rows: dict[str, object]) -> str:
+        return "\n".join(f"{k}={v}" for k, v in rows.items())
+
+    full = {"checkpoint": "a.pt", "steps": 4, "tasks": {"VI-IR": 1, "PIF": 2, "MFF": 3}}
+    assert gate.write_report(tmp_path, "fusion", full, md) == "VI-IR=1\nPIF=2\nMFF=3"
+    # a rerun of PIF and MEF: their rows replace or join the others, in the tasks' order
+    got = gate.write_report(tmp_path, "fusion", {"checkpoint": "b.pt", "steps": 4, "tasks": {"MEF": 9, "PIF": 5}}, md, merge=True)
+    assert got == "VI-IR=1\nPIF=5\nMEF=9\nMFF=3" and (tmp_path / "fusion.md").read_text() == got + "\n"
+    doc = json.loads((tmp_path / "fusion.json").read_text())
+    assert doc["checkpoint"] == "a.pt" and doc["merged"] == [{"tasks": ["MEF", "PIF"], "checkpoint": "b.pt"}]
+    # without --merge the report is rewritten; with it and no report yet, it is written as given
+    gate.write_report(tmp_path, "fusion", {"checkpoint": "c.pt", "tasks": {"MFF": 7}}, md)
+    assert json.loads((tmp_path / "fusion.json").read_text()) == {"checkpoint": "c.pt", "tasks": {"MFF": 7}}
+    gate.write_report(tmp_path, "other", {"tasks": {"PIF": 1}}, md, merge=True)
+    assert json.loads((tmp_path / "other.json").read_text()) == {"tasks": {"PIF": 1}}
