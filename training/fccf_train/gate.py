@@ -313,6 +313,12 @@ MIN_FLOW_OFF_GAIN = 0.01
 MIN_COST_PAIRS = 8
 
 
+def evenly_spaced(pairs: list[Pair], n: int) -> list[Pair]:
+    """At most n of ``pairs``, evenly spaced by position (first and last included), in their order."""
+    idx = np.linspace(0, len(pairs) - 1, min(n, len(pairs))).round().astype(int)
+    return [pairs[i] for i in sorted(set(idx.tolist()))]
+
+
 def cost_pairs(train_root: str | Path, task: str) -> tuple[list[Pair], str]:
     """The pairs ``ngf``'s aligned cost is measured on: the validation pairs, topped up to
     ``MIN_COST_PAIRS`` with training pairs evenly spaced by name when there are fewer (PIF has 2; a
@@ -324,8 +330,7 @@ def cost_pairs(train_root: str | Path, task: str) -> tuple[list[Pair], str]:
     extra = training_pairs(train_root, task)
     if not extra:
         return pairs, "validation"
-    idx = np.linspace(0, len(extra) - 1, min(short, len(extra))).round().astype(int)
-    return pairs + [extra[i] for i in sorted(set(idx.tolist()))], "validation+training"
+    return pairs + evenly_spaced(extra, short), "validation+training"
 
 
 def aligned_cost(off: dict[str, float], on: dict[str, float]) -> float:

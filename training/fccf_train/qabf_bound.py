@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers, use_checkpoint_split
+from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers, use_checkpoint_split,
+                   validation_pairs)
 from .images import evaluator_grey, load_image
 from .infer import fuse_images
 from .metrics import qabf
-from .robustness import GATE_LEVELS, _subset, psnr255
+from .robustness import GATE_LEVELS, psnr255
 from .tasks import TASKS
 
 PSNRS = (24.0, 27.0, 30.0, 33.0, 36.0, 40.0, 45.0)
@@ -59,7 +60,7 @@ def bound_table(model, train_root: str, steps: int, strategies: dict[str, str], 
                 tasks: list[str] | None = None, log=print) -> dict[str, object]:
     out: dict[str, object] = {}
     for t in [t for t in TASKS if tasks is None or t.name in tasks]:
-        pairs = _subset(train_root, t.name, 1000, "val")
+        pairs = validation_pairs(train_root, t.name)
         rows: dict[str, list[float]] = {}
         for i, p in enumerate(pairs):
             a, b = load_image(p.path_a), load_image(p.path_b)

@@ -40,7 +40,7 @@ from scipy.ndimage import gaussian_filter
 from .degrade import random_deformation
 from .evaluate import list_pairs
 from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers,
-                   use_checkpoint_split, validation_pairs, write_report)
+                   evenly_spaced, use_checkpoint_split, validation_pairs, write_report)
 from .images import evaluator_grey, load_image
 from .infer import fuse_images, resample_cubic
 from .metrics import qabf
@@ -75,9 +75,7 @@ def blur(img: np.ndarray, s: float) -> np.ndarray:
 
 def _subset(root: str, task: str, n: int, split: str = "test") -> list:  # type: ignore[type-arg]
     """n pairs evenly spaced by name: of the whole root (test) or of its validation split (val)."""
-    pairs = validation_pairs(root, task) if split == "val" else list_pairs(root, task)
-    idx = np.linspace(0, len(pairs) - 1, min(n, len(pairs))).round().astype(int)
-    return [pairs[i] for i in sorted(set(idx.tolist()))]
+    return evenly_spaced(validation_pairs(root, task) if split == "val" else list_pairs(root, task), n)
 
 
 def diffusion_table(model: FusionNet, test_root: str, n_pairs: int, steps: int, log=print, tasks: list[str] | None = None,  # type: ignore[no-untyped-def]
