@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
-APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-scipy python3-pil python3-pytest python3-matplotlib)
+APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-scipy python3-pil python3-pytest python3-matplotlib python3-skimage)
 
 if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   echo "fccf setup: installing pnpm $PNPM_VERSION"
