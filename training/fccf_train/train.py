@@ -33,6 +33,7 @@ from .model import FusionNet, ModelConfig, count_params
 from .plots import plot_curves, plot_rl
 from .rl import RLWeighting
 from .step import DIFFUSION_INPUTS, MASK_TARGETS, TERMS, TrainStep
+from .tasks import STRATEGIES, graph_task_id, task_by_name
 
 FIXED_WEIGHTS = {"diff": 2.0, "ssim": 1.0, "grad": 4.0, "int": 2.0, "flow": 1.0}
 RUNS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs")
@@ -69,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of samples at strength 0.02 (t <= 20), where the denoiser removes the sources' noise")
     p.add_argument("--freeze-encoder", action="store_true",
                    help="train only the denoiser: the encoder, and so the strength-0 composite, stays as initialised")
+    p.add_argument("--tune-embedding", action="store_true",
+                   help="with --tasks and --init: train only those tasks' task-embedding rows (every strategy's); every other "
+                        "weight, and every other task's output, stays exactly as initialised")
     p.add_argument("--fresh-denoiser", action="store_true",
                    help="with --init: the denoiser starts from a fresh initialisation (seeded by --seed), the encoder from the checkpoint")
     p.add_argument("--rl-period", type=int, default=25, help="steps between policy decisions")
@@ -136,6 +140,19 @@ class Run:
         if args.freeze_encoder:
             for p_ in self.net.encoder.parameters():
                 p_.requires_grad_(False)
+        self.kept_rows: torch.Tensor | None = None
+        if args.tune_embedding:
+            if not tasks or not args.init:
+                raise DataError("--tune-embedding needs --tasks (whose embedding rows are trained) and --init (the model to tune)")
+            for p_ in self.net.parameters():
+                p_.requires_grad_(False)
+            self.net.encoder.task_emb.weight.requires_grad_(True)
+            self.kept_rows = torch.ones(self.net.encoder.task_emb.num_embeddings, dtype=torch.bool)
+            strategies = STRATEGIES if self.net.cfg.strategies else (None,)
+            for name in tasks:
+                for st in strategies:
+                    t = task_by_name(name)
+                    self.kept_rows[graph_task_id(t, st or t.strategy, self.net.cfg.strategies)] = False
         self.trained = [p_ for p_ in self.net.parameters() if p_.requires_grad]
         self.ema_pairs = [(pe, pn) for pe, pn in zip(self.ema.parameters(), self.net.parameters()) if pn.requires_grad]
         step_mod = self.train_step(self.net)
@@ -151,6 +168,9 @@ class Run:
         self.metrics_f = open(os.path.join(self.out, "metrics.jsonl"), "a") if self.rank == 0 else None
         if args.resume:
             self.load(os.path.join(self.out, "checkpoint.pt"))
+        # the other tasks' rows, restored after every update: AdamW's decay and the EMA's arithmetic would
+        # otherwise move them by rounding
+        self.kept_values = self.net.encoder.task_emb.weight.detach().clone() if self.kept_rows is not None else None
 
     def log(self, msg: str) -> None:
         if self.rank == 0 and self.log_f:
@@ -260,6 +280,9 @@ class Run:
                 d = min(ema_decay, (1 + self.step) / (10 + self.step))
                 for pe, pn in self.ema_pairs:
                     pe.mul_(d).add_(pn.detach(), alpha=1 - d)
+                if self.kept_rows is not None and self.kept_values is not None:
+                    for emb in (self.net.encoder.task_emb.weight, self.ema.encoder.task_emb.weight):
+                        emb[self.kept_rows] = self.kept_values[self.kept_rows]
             self.step += 1
             vals = torch.tensor([float(terms[k]) for k in TERMS])
             if self.ddp:

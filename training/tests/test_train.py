@@ -318,3 +318,27 @@ def test_a_fine_tune_resumes_with_its_own_architecture(tmp_path) -> None:
     assert main([*args, "--steps", "2", "--resume"]) == 0
     ck = torch.load(os.path.join(out, "checkpoint.pt"))
     assert ck["step"] == 2 and ck["config"]["mask_head"] == "bilinear"
+
+
+def test_tune_embedding_trains_only_the_named_tasks_rows(tmp_path, capsys) -> None:
+    from fccf_train.tasks import STRATEGIES, graph_task_id, task_by_name
+
+    root = write_tiny_dataset(str(tmp_path / "data"))
+    init = str(tmp_path / "init")
+    assert main(["--data", root, "--out", init, "--weighting", "fixed", "--steps", "1",
+                 "--model-config", '{"strategies": true}', *COMMON]) == 0
+    out = str(tmp_path / "run")
+    assert main(["--data", root, "--out", out, "--weighting", "fixed", "--steps", "3", "--tune-embedding", "--tasks", "MED-SPECT",
+                 "--init", os.path.join(init, "checkpoint.pt"), *COMMON]) == 0
+    src, ck = torch.load(os.path.join(init, "checkpoint.pt"))["ema"], torch.load(os.path.join(out, "checkpoint.pt"))
+    t = task_by_name("MED-SPECT")
+    tuned = [graph_task_id(t, st, True) for st in STRATEGIES]
+    for which in ("ema", "model"):
+        state = ck[which]
+        assert all(torch.equal(v, src[k]) for k, v in state.items() if k != "encoder.task_emb.weight")
+        emb, emb0 = state["encoder.task_emb.weight"], src["encoder.task_emb.weight"]
+        for row in range(emb.shape[0]):
+            # bit-identical rows: every other task's (and strategy's) output is unchanged
+            assert torch.equal(emb[row], emb0[row]) != (row in tuned)
+    assert main(["--data", root, "--out", str(tmp_path / "bad"), "--tune-embedding", "--init", os.path.join(init, "checkpoint.pt"), *COMMON]) != 0
+    assert "--tune-embedding needs --tasks" in capsys.readouterr().err
