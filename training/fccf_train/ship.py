@@ -184,7 +184,7 @@ def ship(checkpoint: Path, name: str, out: Path, steps: int = DEFAULT_STEPS, rep
                 + (f", topped up to min({args['val_min']}, a fifth of the task) per task)" if args.get("val_min") else ")"),
         "hardware": "2 shared CPU cores (PyTorch 1.13 CPU)",
         "args": {k: args.get(k) for k in ("steps", "batch", "crop", "lr", "weighting", "seed", "subset", "val_min", "mask_target", "focus_weight",
-                                                   "freeze_encoder", "tune_embedding", "fresh_denoiser", "diffusion_input", "x0_fusion", "low_t_share", "x0_edge") if k in args},
+                                                   "freeze_encoder", "tune_embedding", "weight", "fresh_denoiser", "diffusion_input", "x0_fusion", "low_t_share", "x0_edge") if k in args},
     }
     lineage = _lineage(args)
     if lineage:

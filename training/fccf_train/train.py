@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crop", type=int, default=96)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weighting", choices=["rl", "fixed"], default="rl")
+    p.add_argument("--weight", action="append", default=[], metavar="TERM=W",
+                   help=f"override a loss term's base weight ({', '.join(f'{k}={v:g}' for k, v in FIXED_WEIGHTS.items())}); repeatable")
     p.add_argument("--mask-target", choices=list(MASK_TARGETS), default="registered",
                    help="what the fusion losses judge the mask by: A blended with B as registered, with the aligned B, "
                         "aligned plus a focus-map pull on multi-focus pairs, or that plus an exposure pull on multi-exposure pairs (step.TrainStep)")
@@ -92,6 +94,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--val-min", type=int, default=0,
                    help="validation pairs per task at least min(N, a fifth of the task) (split.set_min_pairs); 0 = the 10%% rule")
     return p.parse_args(argv)
+
+
+def base_weights(overrides: list[str]) -> dict[str, float]:
+    """FIXED_WEIGHTS with ``TERM=W`` overrides (``--weight flow=0``: a task whose flow is off at inference)."""
+    out = dict(FIXED_WEIGHTS)
+    for item in overrides:
+        term, _, value = item.partition("=")
+        if term not in out:
+            raise DataError(f"--weight {item}: unknown term {term!r}; known: {', '.join(out)}")
+        try:
+            w = float(value)
+        except ValueError:
+            raise DataError(f"--weight {item}: the weight must be a number >= 0, e.g. --weight {term}=0") from None
+        if not w >= 0:
+            raise DataError(f"--weight {item}: the weight must be a number >= 0, e.g. --weight {term}=0")
+        out[term] = w
+    return out
 
 
 def atomic_save(obj: Any, path: str) -> None:
@@ -159,7 +178,8 @@ class Run:
         self.step_mod = DDP(step_mod) if self.ddp else step_mod
         self.opt = torch.optim.AdamW(self.trained, lr=args.lr, weight_decay=1e-4)
         self.gen = torch.Generator().manual_seed(args.seed * 1000 + 7 + self.rank)
-        base = [FIXED_WEIGHTS[k] for k in TERMS]
+        self.base_weights = base_weights(args.weight)
+        base = [self.base_weights[k] for k in TERMS]
         self.rl = RLWeighting(list(TERMS), base, period=args.rl_period, seed=args.seed,
                               warmup=args.rl_warmup) if args.weighting == "rl" else None
         self.step = 0
@@ -180,7 +200,7 @@ class Run:
             self.log_f.flush()
 
     def weights(self) -> torch.Tensor:
-        return self.rl.weights() if self.rl else torch.tensor([FIXED_WEIGHTS[k] for k in TERMS])
+        return self.rl.weights() if self.rl else torch.tensor([self.base_weights[k] for k in TERMS])
 
     def progress(self) -> float:
         p = self.step / self.args.steps

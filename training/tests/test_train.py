@@ -342,3 +342,15 @@ def test_tune_embedding_trains_only_the_named_tasks_rows(tmp_path, capsys) -> No
             assert torch.equal(emb[row], emb0[row]) != (row in tuned)
     assert main(["--data", root, "--out", str(tmp_path / "bad"), "--tune-embedding", "--init", os.path.join(init, "checkpoint.pt"), *COMMON]) != 0
     assert "--tune-embedding needs --tasks" in capsys.readouterr().err
+
+
+def test_weight_overrides_the_base_loss_weights() -> None:
+    from fccf_train.data import DataError
+    from fccf_train.train import FIXED_WEIGHTS, base_weights
+
+    assert base_weights([]) == FIXED_WEIGHTS
+    got = base_weights(["flow=0", "grad=2.5"])
+    assert got == {**FIXED_WEIGHTS, "flow": 0.0, "grad": 2.5}
+    for bad, msg in (("edge=1", "unknown term"), ("flow=x", "must be a number"), ("flow=-1", "must be a number")):
+        with pytest.raises(DataError, match=msg):
+            base_weights([bad])
