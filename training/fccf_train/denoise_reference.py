@@ -13,7 +13,7 @@ chosen one is measured on the test split with the gate's own noisy sources (same
 composite's (F's), the denominator the clause uses for a strength-0 output. Nothing is shipped from
 here; it tells whether the Qabf clause is within reach of a classical denoiser.
 
-CLI (writes training/reports/denoise-reference.{json,md}; needs Debian's python3-skimage)::
+CLI (writes training/reports/denoise-reference.{json,md,jpg}; needs Debian's python3-skimage)::
 
     /usr/bin/python3 -m fccf_train.denoise_reference --checkpoint runs/lowt-grow/checkpoint.pt
 """
@@ -32,7 +32,8 @@ from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, re
 from .images import evaluator_grey, load_image
 from .infer import fuse_images
 from .metrics import qabf
-from .robustness import GATE_LEVELS, _subset, add_noise, psnr255
+from .noise import denoise_strength, rules_from_report
+from .robustness import GATE_LEVELS, _subset, add_noise, blur, psnr255
 from .tasks import TASKS
 
 H_FACTORS = (0.3, 0.45, 0.6, 0.8)
@@ -95,7 +96,8 @@ def reference_markdown(res: dict[str, object], diffusion: dict[str, object] | No
              "NLM (scikit-image, true sigma, h = factor x sigma, the factor chosen per task and level on validation) on",
              "each noisy source, then the composite. PSNR (dB) to the composite of the clean sources; Qabf against the",
              "clean sources, as a fraction of the clean composite's (the clause needs >= 95% of the clean result at",
-             "the same strength: of F's for a composite, a little less for the refiner, see `diffusion.md`).", "",
+             "the same strength: of F's for a composite, a little less for the refiner, see `diffusion.md`).",
+             "Centre crops of one test pair per task at 25/255: `denoise-reference.jpg`.", "",
              "| task | noise | pairs | blur + composite | `--denoise` (refiner): PSNR, Qabf of F's | NLM + composite: h, PSNR, Qabf of F's | NLM - refiner |",
              "|---|---|---|---|---|---|---|"]
     tasks: dict[str, object] = res["tasks"]  # type: ignore[assignment]
@@ -126,6 +128,62 @@ def reference_markdown(res: dict[str, object], diffusion: dict[str, object] | No
     return "\n".join(lines)
 
 
+FIGURE_TASKS = ("VI-IR", "MED-PET", "MEF", "MFF")
+FIGURE_CROP = 192
+
+
+def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size`` x ``size`` window (the whole side where the image is smaller)."""
+    h, w = img.shape[:2]
+    y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return img[y:y + size, x:x + size]
+
+
+def reference_figure(fuse: Callable[[str, np.ndarray, np.ndarray, float], np.ndarray], root: str,
+                     res: dict[str, object], diffusion: dict[str, object], rules: dict[str, list[dict[str, float]]],
+                     out_jpg: Path, level: int = 25, tasks: tuple[str, ...] = FIGURE_TASKS) -> None:
+    """Centre crops of each task's first test pair at ``level``: the clean composite, the noisy composite,
+    the best blur + composite, ``--denoise`` and NLM + composite, with their PSNR to the clean composite.
+    ``fuse(task, a, b, strength)`` is the model's output."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+
+    rows = [t for t in tasks if t in res["tasks"] and t in diffusion.get("tasks", {})]  # type: ignore[operator,union-attr]
+    cols = ["clean composite", "noisy composite", "blur + composite", "fccf --denoise", "NLM + composite"]
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(2.6 * len(cols), 2.75 * len(rows)), squeeze=False)
+    for r, task in enumerate(rows):
+        pair = next(p for p in _subset(root, task, 1000, "test") if p.name == res["tasks"][task]["pairs"][0])  # type: ignore[index]
+        a, b = load_image(pair.path_a), load_image(pair.path_b)
+        rng = np.random.default_rng(1000 * 0 + level)  # the gate's draw for pair 0
+        an, bn = add_noise(a, level, rng), add_noise(b, level, rng)
+        ref = fuse(task, a, b, 0.0)
+        sb = float(diffusion["tasks"][task]["levels"][str(level)]["blur_composite"]["sigma"])  # type: ignore[index]
+        s_auto, est = denoise_strength(rules.get(task, []), an, bn)
+        f = res["chosen"][task][str(level)]  # type: ignore[index]
+        outs = [ref, fuse(task, an, bn, 0.0), fuse(task, blur(an, sb), blur(bn, sb), 0.0), fuse(task, an, bn, s_auto),
+                fuse(task, nlm(an, level, f), nlm(bn, level, f), 0.0)]
+        notes = [f"{task} {pair.name}", "", f"sigma_b {sb:g}", f"strength {s_auto:g} (est. {est:.1f})", f"h {f:g} sigma"]
+        g_ref = evaluator_grey(ref)
+        for c, (img, note) in enumerate(zip(outs, notes)):
+            ax = axes[r][c]
+            crop = centre_crop(img, FIGURE_CROP)
+            ax.imshow(crop, cmap="gray" if crop.ndim == 2 else None, vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            psnr = "" if c == 0 else f"\n{psnr255(evaluator_grey(img), g_ref):.2f} dB"
+            ax.set_title((cols[c] if r == 0 else "") + psnr, fontsize=9)
+            ax.set_xlabel(note, fontsize=8)
+    fig.suptitle(f"Gaussian noise {level}/255 on both sources: PSNR to the composite of the clean sources (centre crops)", fontsize=10)
+    fig.tight_layout()
+    tmp = out_jpg.with_suffix(".tmp.jpg")
+    fig.savefig(tmp, dpi=80, pil_kwargs={"quality": 88})
+    plt.close(fig)
+    tmp.replace(out_jpg)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fccf_train.denoise_reference", description=__doc__.split("\n\n")[0])
     ap.add_argument("--checkpoint", required=True)
@@ -134,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--out", default=str(REPORTS))
     ap.add_argument("--tasks", default=None, help="comma-separated subset of tasks")
+    ap.add_argument("--figure-only", action="store_true", help="redraw denoise-reference.jpg from the existing report")
     args = ap.parse_args(argv)
     out = Path(args.out)
     tasks = args.tasks.split(",") if args.tasks else None
@@ -144,21 +203,32 @@ def main(argv: list[str] | None = None) -> int:
         _, strat = read_defaults(out / "strengths.json")
         regs = read_registers(out / "strengths.json")
 
-        def fuse(task: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            return fuse_images(model, a, b, task, 0.0, args.steps, strategy=strat.get(task), register=regs.get(task)).image
+        def fuse_at(task: str, a: np.ndarray, b: np.ndarray, strength: float) -> np.ndarray:
+            return fuse_images(model, a, b, task, strength, args.steps, strategy=strat.get(task), register=regs.get(task)).image
 
-        val = nlm_rows(fuse, args.train, "val", lambda t, lv: H_FACTORS, tasks)
-        chosen = choose_factors(val)
-        test = nlm_rows(fuse, args.test, "test", lambda t, lv: (chosen[t][str(lv)],), tasks)
+        def fuse(task: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return fuse_at(task, a, b, 0.0)
+
+        if args.figure_only:
+            res = json.loads((out / "denoise-reference.json").read_text())
+        else:
+            val = nlm_rows(fuse, args.train, "val", lambda t, lv: H_FACTORS, tasks)
+            chosen = choose_factors(val)
+            test = nlm_rows(fuse, args.test, "test", lambda t, lv: (chosen[t][str(lv)],), tasks)
+            res = {"checkpoint": args.checkpoint, "factors": list(H_FACTORS), "chosen": chosen, "validation": val, "tasks": test}
+        dpath, vpath = out / "diffusion.json", out / "diffusion-val.json"
+        diffusion = json.loads(dpath.read_text()) if dpath.is_file() else None
+        if not args.figure_only:
+            md = reference_markdown(res, diffusion)
+            (out / "denoise-reference.json").write_text(json.dumps(res, indent=1))
+            (out / "denoise-reference.md").write_text(md + "\n")
+            print(md)
+        if diffusion is not None and vpath.is_file():
+            reference_figure(fuse_at, args.test, res, diffusion, rules_from_report(json.loads(vpath.read_text())),
+                             out / "denoise-reference.jpg")
     except (FileNotFoundError, ValueError, ImportError) as exc:
         print(f"denoise_reference: {exc}", file=sys.stderr)
         return 2
-    res = {"checkpoint": args.checkpoint, "factors": list(H_FACTORS), "chosen": chosen, "validation": val, "tasks": test}
-    dpath = out / "diffusion.json"
-    md = reference_markdown(res, json.loads(dpath.read_text()) if dpath.is_file() else None)
-    (out / "denoise-reference.json").write_text(json.dumps(res, indent=1))
-    (out / "denoise-reference.md").write_text(md + "\n")
-    print(md)
     return 0
 
 

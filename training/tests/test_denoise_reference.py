@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fccf_train.denoise_reference import choose_factors, nlm, nlm_rows, reference_markdown
+from fccf_train.denoise_reference import centre_crop, choose_factors, nlm, nlm_rows, reference_figure, reference_markdown
 from fccf_train.robustness import add_noise, psnr255
 
 
@@ -78,3 +78,28 @@ def test_markdown_puts_nlm_next_to_the_refiner() -> None:
     assert "| MFF | 25/255 | 2 | - | - | 0.6, 29.00, 50.0% | - |" in md
     assert md.endswith("NLM + composite keeps 50%-70% of the clean composite's Qabf, `--denoise` 60%-60%; "
                        "NLM has the higher PSNR in 1 of 1 cells.")
+
+
+def test_centre_crop_takes_the_middle_and_keeps_small_sides() -> None:
+    img = np.arange(10 * 6).reshape(10, 6)
+    assert np.array_equal(centre_crop(img, 4), img[3:7, 1:5])
+    assert centre_crop(img, 8).shape == (8, 6)
+
+
+def test_reference_figure_draws_one_row_per_task(tmp_path: Path) -> None:
+    _dataset(tmp_path / "data", 1)
+    res = {"chosen": {"MFF": {"25": 0.45}}, "tasks": {"MFF": {"pairs": ["p0"]}}}
+    diffusion = {"tasks": {"MFF": {"levels": {"25": {"blur_composite": {"sigma": 0.8}}}}}}
+    strengths: list[float] = []
+
+    def fuse(task: str, a: np.ndarray, b: np.ndarray, s: float) -> np.ndarray:
+        strengths.append(s)
+        return np.maximum(a, b)
+
+    rules = {"MFF": [{"sigma": 5.0, "strength": 0.001}, {"sigma": 25.0, "strength": 0.003}]}
+    out = tmp_path / "fig.jpg"
+    reference_figure(fuse, str(tmp_path / "data"), res, diffusion, rules, out, tasks=("MFF", "VI-IR"))  # type: ignore[arg-type]
+    # clean, noisy, blur, --denoise at the rule's strength for the estimated noise, NLM
+    assert strengths == [0.0, 0.0, 0.0, 0.003, 0.0]
+    with Image.open(out) as im:
+        assert im.format == "JPEG" and im.size[0] > im.size[1]
