@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers,
-                   use_checkpoint_split)
+from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_at_defaults, use_checkpoint_split
 from .images import evaluator_grey, load_image
 from .infer import fuse_images
 from .metrics import qabf
@@ -198,10 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = args.tasks.split(",") if args.tasks else None
     try:
         use_checkpoint_split([args.checkpoint])
-        model = load_model(args.checkpoint)
-        model.set_network_flow(read_network_flow(out / "strengths.json"))
-        _, strat = read_defaults(out / "strengths.json")
-        regs = read_registers(out / "strengths.json")
+        model, _, strat, regs = load_at_defaults(args.checkpoint, out / "strengths.json")
 
         def fuse_at(task: str, a: np.ndarray, b: np.ndarray, strength: float) -> np.ndarray:
             return fuse_images(model, a, b, task, strength, args.steps, strategy=strat.get(task), register=regs.get(task)).image

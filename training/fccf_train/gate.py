@@ -289,6 +289,15 @@ def read_network_flow(path: Path) -> list[str]:
     return [t.name for t in TASKS if rows.get(t.name, {}).get("network_flow") is False]
 
 
+def load_at_defaults(checkpoint: str, strengths_json: Path) -> tuple[FusionNet, dict[str, float], dict[str, str], dict[str, str | None]]:
+    """The model with the network flow set as strengths.json says, and its per-task default strengths,
+    strategies and pre-registrations: what the reports measure the shipped defaults with."""
+    model = load_model(checkpoint)
+    model.set_network_flow(read_network_flow(strengths_json))
+    strengths, strategies = read_defaults(strengths_json)
+    return model, strengths, strategies, read_registers(strengths_json)
+
+
 def write_report(out: Path, stem: str, meta: dict[str, object], markdown: Callable[[dict[str, object]], str],
                  merge: bool = False) -> str:
     """Write ``<stem>.json`` (``meta``, whose ``tasks`` maps task -> rows) and ``<stem>.md`` (``markdown``

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers, use_checkpoint_split,
-                   validation_pairs)
+from .gate import DEFAULT_STEPS, REPORTS, SHARED, load_at_defaults, use_checkpoint_split, validation_pairs
 from .images import evaluator_grey, load_image
 from .infer import fuse_images
 from .metrics import qabf
@@ -143,10 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     try:
         use_checkpoint_split([args.checkpoint])
-        model = load_model(args.checkpoint)
-        model.set_network_flow(read_network_flow(out / "strengths.json"))
-        _, strat = read_defaults(out / "strengths.json")
-        regs = read_registers(out / "strengths.json")
+        model, _, strat, regs = load_at_defaults(args.checkpoint, out / "strengths.json")
         res = bound_table(model, args.train, args.steps, strat, regs, tasks=args.tasks.split(",") if args.tasks else None)
     except (FileNotFoundError, ValueError) as exc:
         print(f"qabf_bound: {exc}", file=sys.stderr)

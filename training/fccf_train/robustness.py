@@ -39,8 +39,8 @@ from scipy.ndimage import gaussian_filter
 
 from .degrade import random_deformation
 from .evaluate import list_pairs
-from .gate import (DEFAULT_STEPS, REPORTS, SHARED, load_model, read_defaults, read_network_flow, read_registers,
-                   evenly_spaced, use_checkpoint_split, validation_pairs, write_report)
+from .gate import (DEFAULT_STEPS, REPORTS, SHARED, evenly_spaced, load_at_defaults, use_checkpoint_split, validation_pairs,
+                   write_report)
 from .images import evaluator_grey, load_image
 from .infer import fuse_images, resample_cubic
 from .metrics import qabf
@@ -320,10 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        model = load_model(args.checkpoint)
-        model.set_network_flow(read_network_flow(out / "strengths.json"))
-        st, strat = read_defaults(out / "strengths.json")
-        regs = read_registers(out / "strengths.json")
+        model, st, strat, regs = load_at_defaults(args.checkpoint, out / "strengths.json")
         if args.part == "diffusion":
             strengths = tuple(float(x) for x in args.strengths.split(","))
             if args.split == "val":
