@@ -170,8 +170,7 @@ class Run:
             strategies = STRATEGIES if self.net.cfg.strategies else (None,)
             for name in tasks:
                 for st in strategies:
-                    t = task_by_name(name)
-                    self.kept_rows[graph_task_id(t, st or t.strategy, self.net.cfg.strategies)] = False
+                    self.kept_rows[graph_task_id(task_by_name(name), st, self.net.cfg.strategies)] = False
         self.trained = [p_ for p_ in self.net.parameters() if p_.requires_grad]
         self.ema_pairs = [(pe, pn) for pe, pn in zip(self.ema.parameters(), self.net.parameters()) if pn.requires_grad]
         step_mod = self.train_step(self.net)
